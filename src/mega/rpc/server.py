@@ -173,6 +173,10 @@ class RpcServer:
         """Stop accepting, let requests in flight finish and reply, then close every connection."""
         self._stopping.set()
         if self._listener is not None:
+            try:
+                self._listener.shutdown(socket.SHUT_RDWR)  # wakes a blocked accept() on Linux
+            except OSError:
+                pass
             self._listener.close()
         if self._accept_thread is not None and self._accept_thread is not threading.current_thread():
             self._accept_thread.join(wait)
