@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from mega.domain.address import parse_endpoint
+from mega.errors import InvalidArgument
 
 
 class Settings(BaseSettings):
@@ -53,7 +54,10 @@ class Settings(BaseSettings):
     @field_validator("rpc_addr", "http_addr")
     @classmethod
     def _check_addr(cls, value: str) -> str:
-        parse_endpoint(value)
+        try:
+            parse_endpoint(value)
+        except InvalidArgument as exc:
+            raise ValueError(str(exc)) from None
         return value
 
     @classmethod
