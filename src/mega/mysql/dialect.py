@@ -447,6 +447,8 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     "retrieved_gtid_set": ("Retrieved_Gtid_Set",),
     "executed_gtid_set": ("Executed_Gtid_Set",),
     "retried_transactions": ("Retried_transactions",),
+    "heartbeat_period": ("Slave_heartbeat_period",),
+    "received_heartbeats": ("Slave_received_heartbeats",),
 }
 
 
@@ -473,6 +475,7 @@ def _text(value: Any) -> str:
 class ReplicationStatus:
     """One replication connection (MariaDB) or channel (MySQL), whatever the column spelling.
 
+    Heartbeat fields exist on MariaDB only (MySQL keeps them in performance_schema).
     GTID fields: MariaDB fills ``gtid_io_pos`` (received into the relay log) and ``gtid_slave_pos``
     (applied); MySQL fills ``retrieved_gtid_set`` and ``executed_gtid_set``.  The others are None.
     """
@@ -505,6 +508,8 @@ class ReplicationStatus:
     executed_gtid_set: GtidSet | None = None
     sql_remaining_delay: int | None = None
     retried_transactions: int = 0
+    heartbeat_period: float | None = None
+    received_heartbeats: int | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any], flavour: Flavour) -> ReplicationStatus:
@@ -550,6 +555,8 @@ class ReplicationStatus:
             executed_gtid_set=None if mariadb else GtidSet.parse(_text(_pick(row, "executed_gtid_set"))),
             sql_remaining_delay=_int(_pick(row, "sql_remaining_delay"), None),
             retried_transactions=_int(_pick(row, "retried_transactions")) or 0,
+            heartbeat_period=float(hb) if (hb := _pick(row, "heartbeat_period")) is not None else None,
+            received_heartbeats=_int(_pick(row, "received_heartbeats"), None),
         )
 
     @property
