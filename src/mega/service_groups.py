@@ -191,6 +191,29 @@ class GroupCases:
             return {"new_master": str(new_ep), "old_master": str(old_ep), "replicas_moved": len(moved),
                     "groups": groups}
 
+    def set_topology(self, group_name: str, primary: str, replicas: list[str]) -> None:
+        """Record what the HA engine did: ``primary`` masters the group, ``replicas`` replicate from it.
+
+        The same change as :meth:`update_ha_info`, in one transaction, but driven by the live result
+        (replicas that could not follow keep their old master; instances unknown here are skipped).
+        """
+        with self.write() as s:
+            group = repo.require_group(session=s, name=group_name)
+            new = repo.require_instance(session=s, endpoint=parse_endpoint(primary))
+            changes = [(new, ROLE_MASTER, None)]
+            for text in replicas:
+                inst = repo.find_instance(session=s, endpoint=parse_endpoint(text))
+                if inst is not None and inst.id != new.id:
+                    changes.append((inst, ROLE_REPLICA, new.id))
+            for inst, role, master_id in changes:
+                if (inst.role, inst.master_id) != (role, master_id):
+                    before = repo.snapshot(inst)
+                    inst.role, inst.master_id = role, master_id
+                    repo.log_change(session=s, action="update", obj=inst, before=before)
+            before = repo.snapshot(group)
+            group.master_id, group.last_time = new.id, repo.now()
+            repo.log_change(session=s, action="update", obj=group, before=before)
+
     # -- failover records -------------------------------------------------------------------
 
     def add_record(self, group_id: Any, method: Any, old_master: Any, new_master: Any,

@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     catchup_timeout: float = Field(default=10.0, gt=0)
     read_only_timeout: float = Field(default=5.0, gt=0)
     max_failover_lag: float = Field(default=60.0, ge=0)
+    operation_timeout: float = Field(default=120.0, gt=0)
 
     @field_validator("rpc_addr", "http_addr")
     @classmethod
