@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from mega import context
 from mega.domain.address import Endpoint, canonical_host, canonical_port, parse_endpoint
 from mega.errors import Conflict, InvalidArgument, NotFound
 from mega.inventory import repo
@@ -379,6 +380,49 @@ class Service(GroupCases):
             repo.log_change(session=s, action="create", obj=business, before=None)
             return repo.snapshot(business) or {}
 
+    # -- HA operations (the engine works on the live servers) ---------------------------------
+
+    def ha_engine(self, progress: Any = None) -> Any:
+        from mega.ha.engine import HaEngine
+
+        return HaEngine(self, self.settings, progress)
+
+    def switchover(self, group: Any, to: Any = None, *, requested_by: str = "", progress: Any = None) -> Any:
+        """Planned switchover of ``group`` (to ``to`` or the best candidate); returns the Outcome."""
+        return self.ha_engine(progress).switchover(name_text(group, "group name"), _opt_text(to, "to"),
+                                                   requested_by=requested_by or context.actor())
+
+    def failover(self, group: Any, to: Any = None, *, force: bool = False, requested_by: str = "",
+                 progress: Any = None) -> Any:
+        """Failover of ``group`` whose primary is dead; returns the Outcome."""
+        return self.ha_engine(progress).failover(name_text(group, "group name"), _opt_text(to, "to"), force=force,
+                                                 requested_by=requested_by or context.actor())
+
+    def rejoin(self, group: Any, instance: Any, *, requested_by: str = "", progress: Any = None) -> Any:
+        """Make ``instance`` (a former primary) a replica of ``group``'s primary; returns the Outcome."""
+        return self.ha_engine(progress).rejoin(name_text(group, "group name"), name_text(instance, "instance"),
+                                               requested_by=requested_by or context.actor())
+
+    def register_topology(self, group: str, primary: str, replicas: list[str], *, db_type: str = "MariaDB",
+                          version: str = "") -> dict[str, Any]:
+        """Add (or update) the instances of a live topology and its HA group in one go."""
+        name_text(group, "group name")
+        ep = parse_endpoint(primary)
+        extra = {"instance_db_type": db_type, **({"instance_version": version} if version else {})}
+        for text, args in [(primary, {"instance_role": 1})] + [
+            (r, {"instance_role": 2, "instance_master": str(ep)}) for r in replicas
+        ]:
+            rep = parse_endpoint(text)
+            try:
+                self.add_instance(rep.host, rep.port, {**extra, **args})
+            except Conflict:
+                self.mod_instance(rep.host, rep.port, {**extra, **args, "instance_stat": ONLINE})
+        members = [str(parse_endpoint(r)) for r in replicas]
+        try:
+            return self.add_group(group, str(ep), {"group_members": members, "group_type": "MariaDB-GTID"})
+        except Conflict:
+            return self.mod_group(group, {"group_master": str(ep), "group_members": members, "group_stat": ONLINE})
+
     def list_changes(self, object_type: str | None = None, object_id: int | None = None,
                      count: int = 100) -> list[dict[str, Any]]:
         with self.read() as s:
@@ -387,6 +431,10 @@ class Service(GroupCases):
 
 
 # -- argument helpers ---------------------------------------------------------------------------
+
+
+def _opt_text(value: Any, what: str) -> str | None:
+    return None if value is None else name_text(value, what)
 
 
 def _host(ip: Any) -> str:

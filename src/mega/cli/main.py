@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from mega.cli import inventory
+from mega.cli import ha, inventory
 from mega.cli.common import State, cli_errors, emit, fail, settings
 
 app = typer.Typer(
@@ -25,6 +25,8 @@ app.add_typer(inventory.databases, name="database")
 app.add_typer(inventory.groups, name="group")
 app.add_typer(inventory.owners, name="owner")
 app.add_typer(inventory.businesses, name="business")
+app.add_typer(ha.ha, name="ha")
+app.add_typer(ha.sandbox, name="sandbox")
 
 
 @app.callback()
