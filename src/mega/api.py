@@ -221,6 +221,13 @@ def stat_failover_record(record_id, stat="Y"):  # type: ignore[no-untyped-def]
     return True
 
 
+@_seed("id")
+def failover(group_name, old_master, new_master, method, time):  # type: ignore[no-untyped-def]
+    """Switch the group's primary on the live servers now (switchover if it answers, failover if
+    dead; method 'switchover'|'failover'|'force'|'auto'); returns the switch's record id or None."""
+    return service().seed_failover(group_name, old_master, new_master, method, time)
+
+
 # --- HA groups, records, owners, business lines (what the seed left to web pages) ---------------
 
 
@@ -295,7 +302,7 @@ PUBLIC = (
     "get_all_instance", "get_all_server", "get_all_db", "get_instance", "get_database", "get_server",
     "add_server", "mod_server", "del_server", "add_instance", "mod_instance", "del_instance",
     "add_database", "mod_database", "del_database",
-    "update_ha_info", "add_failover_record", "add_failover_record_detail", "stat_failover_record",
+    "failover", "update_ha_info", "add_failover_record", "add_failover_record_detail", "stat_failover_record",
     "add_ha_group", "mod_ha_group", "del_ha_group", "get_ha_group", "get_all_ha_group",
     "get_failover_records", "get_failover_record",
     "add_owner", "get_all_owner", "add_business", "get_all_business",

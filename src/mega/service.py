@@ -403,6 +403,39 @@ class Service(GroupCases):
         return self.ha_engine(progress).rejoin(name_text(group, "group name"), name_text(instance, "instance"),
                                                requested_by=requested_by or context.actor())
 
+    def seed_failover(self, group_name: Any, old_master: Any, new_master: Any, method: Any, when: Any) -> int:
+        """The seed's ``failover()``: switch ``group_name`` from ``old_master`` to ``new_master`` now.
+
+        ``method``: ``switchover``/``online`` (planned), ``failover``/``offline`` (dead primary),
+        ``force`` (failover even if the primary answers), or ``auto``/None (switchover when the
+        primary answers, failover otherwise).  ``new_master`` None or '' picks the best candidate.
+        Returns the record id, whatever the outcome (the record holds it).
+        """
+        group = self.get_group(group_name)
+        old = parse_endpoint(old_master)
+        if str(old) != group["master"]:
+            raise Conflict(f"old_master {old} is not the primary of {group['name']!r} ({group['master']})")
+        target = None if new_master in (None, "") else str(parse_endpoint(new_master))
+        if when not in (None, 0, "", "0", "now"):
+            raise InvalidArgument("scheduled switches are not supported: pass time=None (now)")
+        kind = (method or "auto").lower() if isinstance(method, str) or method is None else None
+        if kind not in ("switchover", "online", "failover", "offline", "force", "auto"):
+            raise InvalidArgument("method must be switchover|online, failover|offline, force or auto")
+        if kind == "auto":
+            from mega.errors import LiveServerError
+            from mega.mysql.probe import probe
+
+            try:
+                probe(old, self.settings)
+                kind = "switchover"
+            except LiveServerError:
+                kind = "failover"
+        if kind in ("switchover", "online"):
+            outcome = self.switchover(group["name"], target)
+        else:
+            outcome = self.failover(group["name"], target, force=kind == "force")
+        return int(outcome.record_id)
+
     def register_topology(self, group: str, primary: str, replicas: list[str], *, db_type: str = "MariaDB",
                           version: str = "") -> dict[str, Any]:
         """Add (or update) the instances of a live topology and its HA group in one go."""
