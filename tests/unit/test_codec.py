@@ -280,7 +280,7 @@ def test_head_case_insensitive_and_token_tool() -> None:
         ("{'HEAD': 'MEGA', 'VALUE': 'f', 'TIME': 60}", "scheduled jobs"),
         ("{'HEAD': 'MEGA', 'VALUE': 'f', 'TOKEN': 5}", "TOKEN must be a string"),
         ("{'HEAD': 'MEGA', 'VALUE': 'f', 'ARGS': 'x'}", "not a literal"),
-        ("{'HEAD': 'MEGA', 'VALUE': 'f', 'ARGS': {1, 2}}", "not allowed"),
+        ("{'HEAD': 'MEGA', 'VALUE': 'f', 'ARGS': {1, 2}}", "Set is not a literal"),
         ("['HEAD', 'MEGA']", "must be a dict literal"),
         ("{1: 'MEGA'}", "keys must be strings"),
         ("{'HEAD': __import__('os').getcwd()}", "not a Python dict literal"),
@@ -373,17 +373,91 @@ def test_build_request_is_parseable() -> None:
 def test_codec_is_stdlib_only() -> None:
     import sys
 
-    tree = ast.parse(open(codec.__file__, encoding="utf-8").read())
-    imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-    assert imported <= set(sys.stdlib_module_names) | {"__future__"}
+    from mega.rpc import fastlit
+
+    for module in (codec, fastlit):
+        tree = ast.parse(open(module.__file__, encoding="utf-8").read())  # type: ignore[arg-type]
+        imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        outside = {name for name in imported if name.split(".")[0] not in sys.stdlib_module_names}
+        assert outside <= {"__future__", "mega.rpc"}, outside
 
 
 def test_no_eval_or_exec_in_rpc_code() -> None:
     import mega.rpc.server
     import mega_client.sender
 
-    for module in (codec, mega.rpc.server, mega_client.sender):
+    from mega.rpc import fastlit
+
+    for module in (codec, fastlit, mega.rpc.server, mega_client.sender):
         tree = ast.parse(open(module.__file__, encoding="utf-8").read())  # type: ignore[arg-type]
         names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
         assert not names & {"eval", "exec", "compile", "__import__"}, module.__name__
+
+
+# ------------------------------------------------------------------ FrameReader (per-connection, reads ahead)
+
+
+def reader_pair() -> tuple[codec.FrameReader, Any]:
+    import socket
+
+    left, right = socket.socketpair()
+    left.settimeout(2)
+    return codec.FrameReader(left, max_frame=1024), right
+
+
+def test_frame_reader_pipelined_and_split_frames() -> None:
+    reader, peer = reader_pair()
+    texts = ["first EOF", "", "second é", "x" * 900]
+    data = b"".join(encode_frame(t) for t in texts)
+    peer.sendall(data[:7])  # part of the header now, the rest 50 ms later
+    _send_later(peer, data[7:])
+    assert reader.read_frame(time_after(2)) == texts[0]
+    assert [reader.read_frame(time_after(2)) for _ in texts[1:]] == texts[1:]
+    peer.close()
+    with pytest.raises(ConnectionClosed):
+        reader.read_frame(time_after(2))
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (b"00000000x5abcEOF", BadHeader),
+        (b"0000000009EOF", BadLength),
+        (b"0000001025", BadLength),
+        (b"0000000013abcXYZ", MissingEndSign),
+        (b"0000000012\xff\xfeEOF", BadEncoding),
+        (b"0000000020abc", TruncatedFrame),
+    ],
+)
+def test_frame_reader_errors(data: bytes, error: type[Exception]) -> None:
+    reader, peer = reader_pair()
+    peer.sendall(data)
+    peer.shutdown(2)
+    with pytest.raises(error):
+        reader.read_frame(time_after(2))
+
+
+def test_frame_reader_deadline() -> None:
+    reader, peer = reader_pair()
+    peer.sendall(b"0000000020abc")
+    with pytest.raises(codec.FrameTimeout) as info:
+        reader.read_frame(time_after(0.2))
+    assert info.value.received == 13
+
+
+def time_after(seconds: float) -> float:
+    import time
+
+    return time.monotonic() + seconds
+
+
+def _send_later(peer: Any, data: bytes) -> None:
+    import threading
+    import time
+
+    def send() -> None:
+        time.sleep(0.05)
+        peer.sendall(data)
+
+    threading.Thread(target=send).start()

@@ -1,7 +1,8 @@
 """The 1104 wire format: frames, requests and replies, shared by the server and ``mega_client``.
 
 Standard library only, and nothing received is ever evaluated as code: the payload and the
-``ARGS`` call text are read with :mod:`ast` and :func:`ast.literal_eval`, never ``eval``.
+``ARGS`` call text are parsed with :func:`ast.parse` and only literal nodes (constants, tuples,
+lists, dicts, a sign before a number) are turned into values; nothing is ever ``eval``'d.
 
 **Frame.** A 10-digit zero-padded decimal length, the payload (UTF-8), then the three bytes
 ``EOF``. The length counts the payload bytes plus the 10 header bytes, not ``EOF``:
@@ -43,6 +44,8 @@ import uuid
 from collections.abc import Mapping
 from pathlib import PurePath
 from typing import Any, BinaryIO, Final, Union
+
+from mega.rpc import fastlit
 
 HEADER_LENGTH: Final = 10
 END_SIGN: Final = b"EOF"
@@ -131,38 +134,46 @@ def encode_frame(payload: str) -> bytes:
     return b"%010d" % length + data + END_SIGN
 
 
+def _timed_out(what: str, received: int) -> FrameTimeout:
+    return FrameTimeout(f"timed out waiting for the {what}: got {received} bytes of the frame", received)
+
+
 def _read_exact(source: Source, count: int, deadline: float | None, what: str, offset: int) -> bytes:
-    """Read exactly ``count`` bytes or raise; ``offset`` is how many frame bytes came before."""
-    buf = bytearray()
+    """Read exactly ``count`` bytes or raise; ``offset`` is how many frame bytes came before.
+
+    A socket with a Python timeout gets ``settimeout(remaining)`` before each ``recv``. A
+    blocking socket is left alone (its ``SO_RCVTIMEO``, if set, bounds each ``recv``, which then
+    fails with ``EAGAIN``) and the deadline is checked before each ``recv``: that saves two
+    system calls per read, which matters to a threaded server.
+    """
+    chunks: list[bytes] = []
+    got = 0
     is_socket = isinstance(source, socket.socket)
-    while len(buf) < count:
+    managed = is_socket and source.gettimeout() is not None  # type: ignore[union-attr]
+    while got < count:
         if is_socket:
             if deadline is not None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise FrameTimeout(
-                        f"timed out waiting for the {what}: got {offset + len(buf)} bytes of the frame",
-                        offset + len(buf),
-                    )
-                source.settimeout(remaining)  # type: ignore[union-attr]
+                    raise _timed_out(what, offset + got)
+                if managed:
+                    source.settimeout(remaining)  # type: ignore[union-attr]
             try:
-                chunk = source.recv(min(count - len(buf), 1 << 20))  # type: ignore[union-attr]
-            except (socket.timeout, TimeoutError):
-                raise FrameTimeout(
-                    f"timed out waiting for the {what}: got {offset + len(buf)} bytes of the frame",
-                    offset + len(buf),
-                ) from None
+                chunk = source.recv(min(count - got, 1 << 20))  # type: ignore[union-attr]
+            except (socket.timeout, TimeoutError, BlockingIOError):
+                raise _timed_out(what, offset + got) from None
         else:
-            chunk = source.read(count - len(buf))  # type: ignore[union-attr]
+            chunk = source.read(count - got)  # type: ignore[union-attr]
         if not chunk:
-            if offset + len(buf) == 0:
+            if offset + got == 0:
                 raise ConnectionClosed("connection closed by the peer")
             raise TruncatedFrame(
                 f"connection closed in the middle of the {what}: "
-                f"got {len(buf)} of {count} bytes ({offset + len(buf)} bytes of the frame in all)"
+                f"got {got} of {count} bytes ({offset + got} bytes of the frame in all)"
             )
-        buf += chunk
-    return bytes(buf)
+        chunks.append(chunk)
+        got += len(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def read_frame(source: Source, max_frame: int = DEFAULT_MAX_FRAME, deadline: float | None = None) -> str:
@@ -171,7 +182,8 @@ def read_frame(source: Source, max_frame: int = DEFAULT_MAX_FRAME, deadline: flo
     :param source: a connected socket (``recv``) or a binary file object (``read``).
     :param max_frame: the largest acceptable announced length (header + payload bytes).
     :param deadline: a :func:`time.monotonic` instant by which the whole frame must have arrived
-        (sockets only; ``None`` waits forever).
+        (sockets only; ``None`` waits forever). On a blocking socket the deadline is checked
+        between reads and each read is bounded by the socket's ``SO_RCVTIMEO``.
     :returns: the decoded payload.
     :raises ConnectionClosed: the peer closed before sending any byte of a frame.
     :raises BadHeader: the header is not 10 ASCII digits.
@@ -182,6 +194,13 @@ def read_frame(source: Source, max_frame: int = DEFAULT_MAX_FRAME, deadline: flo
     :raises FrameTimeout: the deadline passed.
     """
     header = _read_exact(source, HEADER_LENGTH, deadline, "length header", 0)
+    length = _frame_length(header, max_frame)
+    body = _read_exact(source, length - HEADER_LENGTH + len(END_SIGN), deadline, "payload", HEADER_LENGTH)
+    return _payload_text(body[: -len(END_SIGN)], body[-len(END_SIGN) :], length)
+
+
+def _frame_length(header: bytes, max_frame: int) -> int:
+    """Check the 10-byte header and return the announced length."""
     if not header.isdigit():
         raise BadHeader(f"bad frame header {header!r}: expected a 10-digit decimal length")
     length = int(header)
@@ -189,8 +208,11 @@ def read_frame(source: Source, max_frame: int = DEFAULT_MAX_FRAME, deadline: flo
         raise BadLength(f"bad frame length {length}: it must count the 10 header bytes, so be >= 10")
     if length > max_frame:
         raise BadLength(f"frame of {length} bytes is over the limit of {max_frame} bytes")
-    body = _read_exact(source, length - HEADER_LENGTH + len(END_SIGN), deadline, "payload", HEADER_LENGTH)
-    data, end = body[: -len(END_SIGN)], body[-len(END_SIGN) :]
+    return length
+
+
+def _payload_text(data: bytes, end: bytes, length: int) -> str:
+    """Check the end sign and decode the payload."""
     if end != END_SIGN:
         raise MissingEndSign(
             f"frame announced {length} bytes but they are not followed by 'EOF' (got {end!r}): "
@@ -200,6 +222,60 @@ def read_frame(source: Source, max_frame: int = DEFAULT_MAX_FRAME, deadline: flo
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadEncoding(f"payload is not valid UTF-8 (bad byte at offset {exc.start})") from None
+
+
+class FrameReader:
+    """Read successive frames from one socket with one ``recv`` per frame in the common case.
+
+    Same checks and errors as :func:`read_frame`, but it may read ahead (bytes of the next
+    frame are kept for the next call), so use one reader per connection and nothing else.
+
+    :param sock: a connected socket (Python timeout or blocking with ``SO_RCVTIMEO``).
+    :param max_frame: the largest acceptable announced length.
+    """
+
+    _CHUNK: Final = 65536
+
+    def __init__(self, sock: socket.socket, max_frame: int = DEFAULT_MAX_FRAME) -> None:
+        self.sock = sock
+        self.max_frame = max_frame
+        self._buf = bytearray()
+
+    def _fill(self, want: int, deadline: float | None, what: str) -> None:
+        """Receive until the buffer holds ``want`` bytes."""
+        managed = self.sock.gettimeout() is not None
+        while len(self._buf) < want:
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise _timed_out(what, len(self._buf))
+                if managed:
+                    self.sock.settimeout(remaining)
+            try:
+                chunk = self.sock.recv(max(self._CHUNK, min(want - len(self._buf), 1 << 20)))
+            except (socket.timeout, TimeoutError, BlockingIOError):
+                raise _timed_out(what, len(self._buf)) from None
+            if not chunk:
+                if not self._buf:
+                    raise ConnectionClosed("connection closed by the peer")
+                raise TruncatedFrame(
+                    f"connection closed in the middle of the {what}: "
+                    f"got {len(self._buf)} of {want} bytes of the frame"
+                )
+            self._buf += chunk
+
+    def read_frame(self, deadline: float | None = None) -> str:
+        """Read the next frame's payload (see :func:`read_frame` for the errors)."""
+        if len(self._buf) < HEADER_LENGTH:
+            self._fill(HEADER_LENGTH, deadline, "length header")
+        length = _frame_length(bytes(self._buf[:HEADER_LENGTH]), self.max_frame)
+        total = length + len(END_SIGN)
+        if len(self._buf) < total:
+            self._fill(total, deadline, "payload")
+        buf = self._buf
+        data, end = bytes(buf[HEADER_LENGTH:length]), bytes(buf[length:total])
+        del buf[:total]
+        return _payload_text(data, end, length)
 
 
 # --------------------------------------------------------------------------------------------
@@ -306,14 +382,14 @@ def encode_error(code: int, message: str) -> str:
 
 
 def decode_reply(text: str) -> Any:
-    """Read a reply back into Python values with :func:`ast.literal_eval` (never ``eval``).
+    """Read a reply back into Python values, literals only (never ``eval``).
 
     :raises ReplyError: if the text is not a literal.
     """
     try:
-        return ast.literal_eval(text)
-    except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError) as exc:
-        raise ReplyError(f"reply is not a Python literal ({type(exc).__name__}): {text[:80]!r}") from None
+        return _parse_literal(text)
+    except _NotLiteral as exc:
+        raise ReplyError(f"reply is not a Python literal ({exc}): {text[:80]!r}") from None
 
 
 def is_error_reply(value: Any) -> bool:
@@ -344,31 +420,102 @@ class Request:
     tool: bool = False
 
 
+_NUMBERS: Final = (int, float)
+
+
+def _convert(node: ast.AST, depth: int = 0) -> Any:
+    """Build the value of a literal node, allowing only the literal-safe types.
+
+    One pass instead of ``ast.literal_eval`` + :func:`check_literal`: ``Constant`` (``str``,
+    ``int``, finite ``float``, ``bool``, ``None``), ``Tuple``, ``List``, ``Dict`` and a sign
+    in front of a number. Anything else raises :class:`_NotLiteral`.
+    """
+    kind = type(node)
+    if kind is ast.Constant:
+        value = node.value  # type: ignore[attr-defined]
+        vtype = type(value)
+        if vtype in _SAFE_SCALARS and (vtype is not float or math.isfinite(value)):
+            return value
+        raise _NotLiteral(f"values of type {vtype.__name__} are not allowed")
+    if depth > 200:
+        raise _NotLiteral("value is nested too deeply")
+    if kind is ast.Tuple:
+        return tuple([_convert(item, depth + 1) for item in node.elts])  # type: ignore[attr-defined]
+    if kind is ast.List:
+        return [_convert(item, depth + 1) for item in node.elts]  # type: ignore[attr-defined]
+    if kind is ast.Dict:
+        result = {}
+        for key, item in zip(node.keys, node.values):  # type: ignore[attr-defined]
+            if key is None:
+                raise _NotLiteral("**unpacking is not allowed")
+            try:
+                result[_convert(key, depth + 1)] = _convert(item, depth + 1)
+            except TypeError:
+                raise _NotLiteral("dict keys must be strings, numbers or tuples") from None
+        return result
+    if kind is ast.UnaryOp and type(node.op) in (ast.USub, ast.UAdd):  # type: ignore[attr-defined]
+        operand = node.operand  # type: ignore[attr-defined]
+        if type(operand) is ast.Constant and type(operand.value) in _NUMBERS:
+            return -operand.value if type(node.op) is ast.USub else operand.value  # type: ignore[attr-defined]
+    raise _NotLiteral(f"{kind.__name__} is not a literal")
+
+
+class _NotLiteral(Exception):
+    """Internal: a node that :func:`_convert` refuses."""
+
+
 def _literal(node: ast.AST, what: str) -> Any:
-    """``literal_eval`` one argument node and check the value's types."""
+    """The value of one argument node, or :class:`RequestError` naming the argument."""
     try:
-        value = ast.literal_eval(node)
-        check_literal(value)
-    except ReplyError as exc:
-        raise RequestError(f"{what} is not allowed: {exc}") from None
-    except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
-        segment = type(node).__name__
+        return _convert(node)
+    except _NotLiteral as exc:
         raise RequestError(
-            f"{what} is not a literal ({segment}): only strings, numbers, True/False/None, "
-            "lists, tuples and dicts are accepted; names, calls and expressions are refused"
+            f"{what} is not allowed ({exc}): only strings, numbers, True/False/None, lists, "
+            "tuples and dicts are accepted; names, calls and expressions are refused"
         ) from None
-    return value
+    except (RecursionError, MemoryError):
+        raise RequestError(f"{what} is nested too deeply") from None
+
+
+def _parse_literal(text: str) -> Any:
+    """Parse ``text`` as one literal expression (never evaluated); simple texts take a fast path."""
+    try:
+        return fastlit.parse_value(text)
+    except fastlit.NotSimple:
+        return _parse_literal_ast(text)
+
+
+def _parse_literal_ast(text: str) -> Any:
+    """The authoritative (slow) path of :func:`_parse_literal`."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError) as exc:
+        detail = exc.msg if isinstance(exc, SyntaxError) else type(exc).__name__
+        raise _NotLiteral(f"syntax error: {detail}") from None
+    try:
+        return _convert(tree.body)
+    except (RecursionError, MemoryError):
+        raise _NotLiteral("nested too deeply") from None
 
 
 def parse_args(text: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """Parse ``ARGS`` call text like ``"'1.1.1.1',3306,model='backup'"`` into values.
 
     The text is parsed as ``f(<text>)``; it must be exactly one call whose parentheses contain the
-    whole text, and every argument must be a literal.
+    whole text, and every argument must be a literal. Simple texts take the
+    :mod:`mega.rpc.fastlit` path, which gives the same result.
 
     :raises RequestError: on a syntax error, ``*args``/``**kwargs``, a repeated keyword, text
         escaping the parentheses, or any non-literal argument.
     """
+    try:
+        return fastlit.parse_call_args(text)
+    except fastlit.NotSimple:
+        return _parse_args_ast(text)
+
+
+def _parse_args_ast(text: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The authoritative (slow) path of :func:`parse_args`."""
     source = _ARGS_PREFIX + text + ")"
     try:
         tree = ast.parse(source, mode="eval")
@@ -402,11 +549,11 @@ def parse_args(text: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
 def _parse_payload(payload: str) -> dict[str, Any]:
     """Parse the payload text into a dict with string keys (literals only)."""
     try:
-        fields = ast.literal_eval(payload.strip())
-    except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
+        fields = _parse_literal(payload)
+    except _NotLiteral as exc:
         raise RequestError(
-            "payload is not a Python dict literal like {'HEAD': 'MEGA', 'VALUE': 'name', 'ARGS': 0}; "
-            "names, calls and expressions are refused"
+            f"payload is not a Python dict literal like {{'HEAD': 'MEGA', 'VALUE': 'name', 'ARGS': 0}} "
+            f"({exc}); names, calls and expressions are refused"
         ) from None
     if type(fields) is not dict:
         raise RequestError(f"payload must be a dict literal, got {type(fields).__name__}")

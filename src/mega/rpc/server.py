@@ -21,6 +21,7 @@ import hmac
 import inspect
 import logging
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -230,10 +231,11 @@ class RpcServer:
     def _serve_connection(self, client_id: int, conn: socket.socket, peer: str) -> None:
         """Read frames and answer each until the peer closes, times out or sends a bad frame."""
         try:
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            configure_connection(conn, self.timeout)
+            reader = codec.FrameReader(conn, self.max_frame)
             while not self._stopping.is_set():
                 try:
-                    payload = codec.read_frame(conn, self.max_frame, time.monotonic() + self.timeout)
+                    payload = reader.read_frame(time.monotonic() + self.timeout)
                 except codec.ConnectionClosed:
                     break
                 except codec.FrameTimeout as exc:
@@ -262,8 +264,9 @@ class RpcServer:
     def _send_quietly(self, conn: socket.socket, reply: str, timeout: float | None = None) -> bool:
         """Send one reply frame; False when the peer is gone or too slow to take it."""
         try:
-            conn.settimeout(self.timeout if timeout is None else timeout)
-            conn.sendall(codec.encode_frame(reply))
+            if timeout is not None:
+                conn.settimeout(timeout)
+            conn.sendall(codec.encode_frame(reply))  # bounded by SO_SNDTIMEO otherwise
             return True
         except (OSError, ValueError) as exc:
             self.log.info("rpc reply not delivered: %s", exc)
@@ -358,6 +361,22 @@ class RpcServer:
         except codec.ReplyError as exc:
             self.log.error("rpc %s returned a value that cannot be sent: %s", name, exc)
             return codec.encode_error(codec.CODE_INTERNAL, f"internal error: {name} returned {exc}"), "error -1"
+
+
+def configure_connection(conn: socket.socket, timeout: float) -> None:
+    """Blocking mode with kernel timeouts (``SO_RCVTIMEO``/``SO_SNDTIMEO``) and ``TCP_NODELAY``.
+
+    Each ``recv``/``send`` then costs one system call instead of ``poll`` + call (+ ``ioctl``
+    for every ``settimeout``), which keeps GIL hand-offs down with many connections; a stalled
+    peer makes the call fail with ``EAGAIN`` after ``timeout`` seconds, and
+    :func:`mega.rpc.codec.read_frame` still enforces the whole-frame deadline between reads.
+    """
+    seconds = int(timeout)
+    timeval = struct.pack("ll", seconds, int((timeout - seconds) * 1_000_000))
+    conn.settimeout(None)
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def _peer_text(peer: Any) -> str:
