@@ -115,3 +115,98 @@ def test_switchover_and_back_under_writes_loses_nothing(healthy: Cluster) -> Non
         f"{dict(report.errors)}; longest write outage seen by the client {report.max_gap * 1000:.0f} ms; "
         f"engine write block {block[0] * 1000:.0f} / {block[1] * 1000:.0f} ms; "
         f"elapsed {there.elapsed * 1000:.0f} / {back.elapsed * 1000:.0f} ms")
+
+
+# ---- 2. failover after SIGKILL under a writer; rejoin of the old primary ------------------------
+
+
+def _received_rows(c: Cluster, index: int, timeout: float = 10.0) -> set[int]:
+    """Once node ``index`` stopped receiving (its source is dead), let it apply its relay log and
+    return its client ids: what this replica holds of the dead primary's writes."""
+    deadline = time.monotonic() + timeout
+    while (st := slave_status(c.box, index))["Slave_IO_Running"] == "Yes":
+        assert time.monotonic() < deadline, f"node {index} still receives from a dead primary: {st}"
+        time.sleep(0.01)
+    assert wait_gtid(c.box, index, st["Gtid_IO_Pos"], timeout), f"node {index} did not apply its relay log"
+    return set(cids(c.box, index))
+
+
+def test_failover_after_sigkill_keeps_every_row_a_replica_had(fresh: Cluster) -> None:
+    c = fresh
+    writer = Writer([c.ep(i) for i in c.nodes])
+    writer.start()
+    writer.wait_acks(50)
+    killed_at = time.monotonic()
+    c.box.kill(1)
+    capture_started = time.monotonic()
+    had = {i: _received_rows(c, i) for i in (2, 3)}
+    captured = time.monotonic() - capture_started
+    outcome = c.svc.failover(c.group, requested_by="test")
+    writable_at = time.monotonic()
+    assert outcome.status == "Y", outcome.message
+    new = c.index_of(outcome.new_primary)
+    assert new in (2, 3) and not read_only(c.box, new) and slave_status(c.box, new) is None
+    writer.wait_acks(30)  # the writer found the new primary by itself and writes there
+    report = writer.stop()
+    assert report.primaries[-1] == c.key(new), report.primaries
+    rec = assert_record(c.svc, outcome.record_id, "Y", "confirm primary is dead", "rank candidates",
+                        "apply relay log", "promote", "re-point replica", "inventory")
+    assert rec["new_master"] == c.key(new)
+
+    c.primary = new
+    assert_topology(c, new, nodes=[2, 3])
+    assert_inventory(c, new, replicas=[i for i in (2, 3) if i != new])
+    rows = assert_same_data(c, nodes=[2, 3])
+    for i, before in had.items():
+        missing = before - set(rows)
+        assert not missing, f"{len(missing)} row(s) node {i} had are not on the new primary: {sorted(missing)[:10]}"
+    # Acknowledged writes may be lost with asynchronous replication only when no replica got them.
+    lost_acks = set(report.acked) - set(rows)
+    assert not lost_acks & (had[2] | had[3])
+    say(f"failover after SIGKILL: SIGKILL -> writable new primary {(writable_at - killed_at) * 1000:.0f} ms "
+        f"(of which {captured * 1000:.0f} ms reading the replicas for this test); the engine's failover "
+        f"{outcome.elapsed * 1000:.0f} ms; client outage {report.max_gap * 1000:.0f} ms; "
+        f"{len(lost_acks)} acked insert(s) that no replica had were lost")
+    assert outcome.elapsed < 2.0, f"the failover itself took {outcome.elapsed:.2f}s"
+
+    # The old primary comes back read-only (my.cnf) and rejoins, or is refused naming its own GTIDs.
+    c.box.start(1)
+    assert read_only(c.box, 1)
+    mine, theirs = gtid(c.box, 1), gtid(c.box, new)
+    rejoin = c.svc.rejoin(c.group, c.key(1), requested_by="test")
+    if rejoin.status == "Y":
+        assert_record(c.svc, rejoin.record_id, "Y", "divergence check", "re-point", "verify", "inventory")
+        assert_topology(c, new)
+        assert_inventory(c, new)
+        assert_writes_kept(report, assert_same_data(c))
+    else:
+        assert rejoin.status == "aborted", rejoin.message
+        assert "0-1-" in rejoin.message, rejoin.message
+        assert_record(c.svc, rejoin.record_id, "aborted", "divergence check")
+        assert slave_status(c.box, 1) is None and read_only(c.box, 1)
+    say(f"old primary at {mine}, new primary at {theirs}: rejoin {rejoin.status}: {rejoin.message}")
+
+
+def test_rejoin_refuses_an_old_primary_with_transactions_nobody_received(fresh: Cluster) -> None:
+    c = fresh
+    for i in (2, 3):
+        c.sql(i, "STOP SLAVE IO_THREAD")
+    insert_rows(c, 1, 1, 3)  # only node 1 has these three transactions
+    orphan = gtid(c.box, 1)
+    c.box.kill(1)
+    outcome = c.svc.failover(c.group)
+    assert outcome.status == "Y", outcome.message
+    new = c.index_of(outcome.new_primary)
+    c.primary = new
+    assert_topology(c, new, nodes=[2, 3])
+    c.box.start(1)
+    rejoin = c.svc.rejoin(c.group, c.key(1))
+    seq = int(orphan.split("-")[2])
+    assert rejoin.status == "aborted", rejoin.message
+    assert f"0-1-{seq - 2}..0-1-{seq}" in rejoin.message, rejoin.message
+    rec = assert_record(c.svc, rejoin.record_id, "aborted", "divergence check")
+    assert step(rec, "divergence check")["result"] == "N"
+    # Nothing was changed on it: still read-only, replicating from nobody, with its own rows.
+    assert slave_status(c.box, 1) is None and read_only(c.box, 1)
+    assert set(cids(c.box, 1)) >= {1, 2, 3} and not {1, 2, 3} & set(cids(c.box, new))
+    assert c.svc.get_group(c.group)["master"] == c.key(new)
