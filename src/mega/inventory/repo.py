@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import DateTime, Select, func, select
 from sqlalchemy.orm import Session, aliased
 
 from mega import context
@@ -58,13 +58,19 @@ def _limit(query: Select[Any], count: int) -> Select[Any]:
 
 
 def _rows(session: Session, query: Select[Any]) -> list[dict[str, Any]]:
+    """Plain dicts, dates as 'YYYY-MM-DD HH:MM:SS' (this is the hot path of every list call)."""
+    result = session.execute(query)
+    keys = list(result.keys())
+    dates = [n for n, col in enumerate(query.selected_columns) if isinstance(col.type, DateTime)]
     out = []
-    for row in session.execute(query).mappings():
-        item = dict(row)
-        for key, value in item.items():
-            if isinstance(value, datetime):
-                item[key] = value.strftime(DATE_FORMAT)
-        out.append(item)
+    for row in result:
+        if dates:
+            row = list(row)
+            for n in dates:
+                value = row[n]
+                if value is not None:
+                    row[n] = value.isoformat(" ", "seconds")
+        out.append(dict(zip(keys, row)))
     return out
 
 
