@@ -210,3 +210,31 @@ def test_rejoin_refuses_an_old_primary_with_transactions_nobody_received(fresh: 
     assert slave_status(c.box, 1) is None and read_only(c.box, 1)
     assert set(cids(c.box, 1)) >= {1, 2, 3} and not {1, 2, 3} & set(cids(c.box, new))
     assert c.svc.get_group(c.group)["master"] == c.key(new)
+
+
+# ---- 4. a candidate whose SQL thread is behind applies its relay log first ---------------------
+
+
+def test_failover_candidate_with_stopped_sql_thread_applies_its_relay_log(fresh: Cluster) -> None:
+    c = fresh
+    c.sql(3, "STOP SLAVE IO_THREAD")   # node 3 will have received less
+    c.sql(2, "STOP SLAVE SQL_THREAD")  # node 2 receives everything but applies nothing
+    written = insert_rows(c, 1, 1, 40)
+    pos = gtid(c.box, 1)
+    deadline = time.monotonic() + 10
+    while slave_status(c.box, 2)["Gtid_IO_Pos"] != pos:
+        assert time.monotonic() < deadline, "node 2 did not receive the rows"
+        time.sleep(0.01)
+    assert not set(written) & set(cids(c.box, 2)), "node 2 applied rows with its SQL thread stopped?"
+    c.box.kill(1)
+    outcome = c.svc.failover(c.group)
+    assert outcome.status == "Y", outcome.message
+    assert outcome.new_primary == c.key(2), (outcome.new_primary, outcome.candidates)
+    ranked = {x["endpoint"]: x for x in outcome.candidates}
+    assert ranked[c.key(2)]["rank"] == 1 and ranked[c.key(2)]["eligible"], outcome.candidates
+    rec = assert_record(c.svc, outcome.record_id, "Y", "apply relay log", "promote", "re-point replica")
+    assert "SQL_THREAD" in step(rec, "apply relay log")["content"], step(rec, "apply relay log")
+    c.primary = 2
+    assert_topology(c, 2, nodes=[2, 3])
+    rows = assert_same_data(c, nodes=[2, 3])
+    assert set(written) <= set(rows), "rows in node 2's relay log were lost"

@@ -16,6 +16,7 @@ from mega.domain.gtid import GtidPosition
 from mega.errors import LiveServerError
 from mega.ha.record import Recorder, Step
 from mega.mysql import probe as live
+from mega.mysql.conn import run
 from mega.mysql.probe import GtidView, InstanceSnapshot
 from mega.settings import Settings
 
@@ -75,9 +76,23 @@ def wait_applied(conns: Conns, ep: Endpoint, pos: GtidPosition, rec: Recorder, s
     if pos.is_empty:
         step.say("nothing to wait for (empty position)")
         return True
+    start_sql_thread(conns, ep, rec, step)
     budget = rec.budget(wanted)
     step.say(f"SELECT MASTER_GTID_WAIT('{pos}', {budget:g})")
     return live.wait_for_gtid(conns.get(ep), pos, budget)
+
+
+def start_sql_thread(conns: Conns, ep: Endpoint, rec: Recorder, step: Step) -> None:
+    """Start the SQL thread of ``ep`` when it was stopped without an error, so that it applies its
+    relay log (MASTER_GTID_WAIT would wait in vain otherwise).  The IO thread is left alone:
+    restarting it would discard the unapplied relay log (ha-notes 9.1)."""
+    conn = conns.get(ep)
+    link = live.replication_status(conn).get("")
+    if link is None or link.sql_running or link.last_sql_errno:
+        return
+    stmt = live.dialect_of(conn).start_replica("")
+    step.say(f"{stmt.sql} SQL_THREAD (it was stopped: its relay log must be applied)")
+    run(conn, f"{stmt.sql} SQL_THREAD", timeout=rec.budget(30))
 
 
 def read_only(conns: Conns, ep: Endpoint, on: bool, rec: Recorder, step: Step, wanted: float) -> None:

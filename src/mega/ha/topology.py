@@ -112,8 +112,8 @@ def replica_facts(member: Member, order: int, reference: GtidPosition | None = N
         problem = "not replicating (no replication connection)"
     elif link.last_sql_errno:
         problem = f"replication broken: SQL error {link.last_sql_errno} {link.last_sql_error[:120]}"
-    elif not link.sql_running:
-        problem = "replication SQL thread is stopped"
+    # A SQL thread stopped without an error is no reason to exclude: the engine starts it to apply
+    # the relay log (live.wait_applied) before it promotes or re-points the replica.
     received = link.gtid_io_pos if link else None
     applied = snap.gtid_slave_pos
     # Transactions the replica wrote itself (its own server_id in its binlog) that the reference lacks.
