@@ -18,10 +18,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from mega.errors import OperationRefused
 from mega.inventory.db import Store
-from mega.inventory.models import OperationLock
+from mega.inventory.models import FailoverRecord, OperationLock
 
 
 def holder_id() -> str:
@@ -32,13 +33,21 @@ def holder_id() -> str:
 def acquire(store: Store, *, group_id: int, group_name: str, operation: str, holder: str, ttl: float) -> None:
     """Take the group's lock for ``ttl`` seconds.
 
+    An expired lock means its process died mid-operation: its record is closed as failed
+    (``N``, "abandoned") so that no record stays ``running``.
+
     :raises OperationRefused: another live operation holds it (the message names it).
     """
     now = datetime.now()
     try:
         with store.write() as s:
-            s.execute(delete(OperationLock).where(OperationLock.group_id == group_id,
-                                                  OperationLock.expires_at < now))
+            stale = s.scalars(select(OperationLock).where(OperationLock.group_id == group_id,
+                                                          OperationLock.expires_at < now)).all()
+            for row in stale:
+                if row.record_id is not None:
+                    _abandon(s, row)
+                s.delete(row)
+            s.flush()
             s.add(OperationLock(group_id=group_id, holder=holder, operation=operation, acquired_at=now,
                                 expires_at=now + timedelta(seconds=ttl)))
     except IntegrityError:
@@ -52,6 +61,14 @@ def acquire(store: Store, *, group_id: int, group_name: str, operation: str, hol
             f"HA group {group_name!r} is busy: a {row.operation} started at "
             f"{row.acquired_at:%Y-%m-%d %H:%M:%S} by {row.holder}{record} is still running; try again when it ends"
         ) from None
+
+
+def _abandon(session: Session, row: OperationLock) -> None:
+    record = session.get(FailoverRecord, row.record_id)
+    if record is not None and record.result == "running":
+        record.result, record.end_time = "N", datetime.now().replace(microsecond=0)
+        record.message = (f"abandoned: the process running this {row.operation} ({row.holder}) stopped before it "
+                          f"ended; its lock expired at {row.expires_at:%Y-%m-%d %H:%M:%S}. Check the topology.")
 
 
 def attach_record(store: Store, *, group_id: int, holder: str, record_id: int) -> None:
