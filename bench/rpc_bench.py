@@ -7,6 +7,10 @@ in a loop. The RPC server runs a trivial ``get_instance`` (a small dict built in
 figure measures the protocol layer: literal-only parsing, dispatch, argument binding, reply
 encoding. Target (docs/product.md): RPC >= 50% of the echo server's requests/s.
 
+The echo server is deliberately as efficient as the RPC server's own I/O (same FrameReader,
+same kernel socket timeouts, same thread per connection), so the ratio isolates the protocol
+cost. "server CPU" is the server process's user+system time per completed request (Linux).
+
     .venv/bin/python bench/rpc_bench.py [--seconds 5] [--warmup 1] [--clients 32] [--procs 2]
 
 Not a test: it prints figures and exits 0 (1 if a server failed to start or a reply was wrong).
