@@ -240,7 +240,7 @@ def translate(exc: BaseException, target: str | None = None, flavour: Flavour | 
     elif isinstance(exc, OSError):
         errno = 2013
     kind = classify(errno, flavour)
-    if errno == 2013 and isinstance(exc.__cause__ or exc, TimeoutError):
+    if errno == 2013 and isinstance(exc.__cause__ or exc.__context__ or exc, TimeoutError):
         # The client read deadline fired: the server is connected but did not answer in time.
         # (Decided by exception type, not message text.)  The connection is closed afterwards.
         kind = ErrorKind.TIMEOUT
