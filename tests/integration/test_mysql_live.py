@@ -143,7 +143,8 @@ def test_replica_stop_start_and_demote_syntax(sandbox: Sandbox, live_settings: S
         stopped = P.replication_status(conn)[""]
         assert not stopped.io_running and not stopped.sql_running
         # MASTER_DEMOTE_TO_SLAVE=1 is accepted on 10.11 and keeps GTID positioning.
-        P.change_master(conn, primary, live_settings.repl_user, live_settings.repl_password, demote=True, connect_retry=1)
+        user, password = live_settings.repl_user, live_settings.repl_password
+        P.change_master(conn, primary, user, password, demote=True, connect_retry=1)
         P.start_replica(conn)
         pos = _write(sandbox)
         assert P.wait_for_gtid(conn, pos, 10)
@@ -209,7 +210,7 @@ def test_client_deadline_turns_a_hung_read_into_a_timeout(admin: Connection) -> 
     with pytest.raises(ServerTimeout) as caught:
         fetch(admin, "SELECT SLEEP(5)", timeout=0.5)
     assert time.monotonic() - started < 2.0
-    assert caught.value.errno == 2013 and getattr(caught.value, "kind") is ErrorKind.TIMEOUT
+    assert caught.value.errno == 2013 and caught.value.kind is ErrorKind.TIMEOUT
 
 
 def test_wait_for_gtid(sandbox: Sandbox, live_settings: Settings) -> None:

@@ -415,4 +415,4 @@ def test_translate_by_errno_not_text() -> None:
     timed_out.__cause__ = TimeoutError("timed out")
     assert isinstance(translate(timed_out), ServerTimeout), "client read deadline = timeout, by type"
     other = translate(pymysql.err.ProgrammingError(1064, "syntax"))
-    assert isinstance(other, LiveServerError) and getattr(other, "kind") is ErrorKind.UNSUPPORTED
+    assert isinstance(other, LiveServerError) and other.kind is ErrorKind.UNSUPPORTED

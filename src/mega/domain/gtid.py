@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 import uuid as uuid_module
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from mega.errors import InvalidArgument
@@ -36,11 +36,11 @@ from mega.errors import InvalidArgument
 __all__ = [
     "Gtid",
     "GtidPosition",
-    "GtidState",
     "GtidSet",
+    "GtidState",
+    "behind",
     "contains",
     "errant",
-    "behind",
 ]
 
 _UINT32 = 2**32 - 1
@@ -361,7 +361,7 @@ class GtidSet:
     sources: tuple[tuple[SourceKey, tuple[Interval, ...]], ...] = ()
 
     @classmethod
-    def of(cls, mapping: dict[SourceKey, Iterable[Interval]]) -> GtidSet:
+    def of(cls, mapping: Mapping[SourceKey, Iterable[Interval]]) -> GtidSet:
         """Build a normalised set from ``{(uuid, tag): intervals}``.
 
         :raises InvalidArgument: on a bad uuid, tag or interval.

@@ -26,28 +26,29 @@ from mega.domain.address import Endpoint
 from mega.errors import InvalidArgument, LiveServerError
 
 __all__ = [
-    "Connection",
-    "Flavour",
-    "ErrorKind",
     "ERRNO_TABLE",
-    "classify",
-    "ServerUnreachable",
     "AccessDenied",
-    "ServerOverloaded",
-    "ServerTimeout",
+    "ClassifiedError",
+    "Connection",
+    "ErrorKind",
+    "Flavour",
     "GtidError",
-    "ServerReadOnly",
     "ReplicationStateError",
-    "StatementRejected",
-    "connect",
-    "flavour_of",
     "ServerInterrupted",
+    "ServerOverloaded",
+    "ServerReadOnly",
+    "ServerTimeout",
+    "ServerUnreachable",
+    "StatementRejected",
+    "classify",
+    "connect",
     "deadline",
-    "translate",
-    "guard",
-    "run",
     "fetch",
     "fetch_one",
+    "flavour_of",
+    "guard",
+    "run",
+    "translate",
 ]
 
 log = logging.getLogger(__name__)
@@ -152,65 +153,65 @@ def classify(errno: int | None, flavour: Flavour | None = None) -> ErrorKind:
     return ErrorKind.OTHER
 
 
-class _KindedError(LiveServerError):
-    """A :class:`LiveServerError` that knows its :class:`ErrorKind`."""
+class ClassifiedError(LiveServerError):
+    """A :class:`LiveServerError` that knows its :class:`ErrorKind` (every error this module raises)."""
 
     kind: ErrorKind = ErrorKind.OTHER
 
 
-class ServerUnreachable(_KindedError):
+class ServerUnreachable(ClassifiedError):
     """Cannot connect, or the connection was lost (includes client-side read/connect timeouts)."""
 
     kind = ErrorKind.UNREACHABLE
 
 
-class AccessDenied(_KindedError):
+class AccessDenied(ClassifiedError):
     """Login or privilege refused."""
 
     kind = ErrorKind.ACCESS_DENIED
 
 
-class ServerOverloaded(_KindedError):
+class ServerOverloaded(ClassifiedError):
     """The server is alive but refuses connections or threads (max_connections...)."""
 
     kind = ErrorKind.OVERLOADED
 
 
-class ServerTimeout(_KindedError):
+class ServerTimeout(ClassifiedError):
     """A server-side deadline fired (lock wait, max_statement_time) or a wait timed out."""
 
     kind = ErrorKind.TIMEOUT
 
 
-class ServerInterrupted(_KindedError):
+class ServerInterrupted(ClassifiedError):
     """The statement or session was killed, or the server is shutting down."""
 
     kind = ErrorKind.INTERRUPTED
 
 
-class GtidError(_KindedError):
+class GtidError(ClassifiedError):
     """The GTID position cannot be served or conflicts (purged binlogs, divergence)."""
 
     kind = ErrorKind.GTID
 
 
-class ServerReadOnly(_KindedError):
+class ServerReadOnly(ClassifiedError):
     """A write was refused by read_only / super_read_only."""
 
     kind = ErrorKind.READ_ONLY
 
 
-class ReplicationStateError(_KindedError):
+class ReplicationStateError(ClassifiedError):
     """The replica is in the wrong state for the statement (running, stopped, not configured)."""
 
     kind = ErrorKind.REPLICATION_STATE
 
 
-class StatementRejected(_KindedError):
+class StatementRejected(ClassifiedError):
     """Any other server error (syntax, unsupported, deadlock, ...); see ``kind`` and ``errno``."""
 
 
-_CLASS_BY_KIND: dict[ErrorKind, type[_KindedError]] = {
+_CLASS_BY_KIND: dict[ErrorKind, type[ClassifiedError]] = {
     ErrorKind.UNREACHABLE: ServerUnreachable,
     ErrorKind.ACCESS_DENIED: AccessDenied,
     ErrorKind.OVERLOADED: ServerOverloaded,
@@ -222,7 +223,7 @@ _CLASS_BY_KIND: dict[ErrorKind, type[_KindedError]] = {
 }
 
 
-def translate(exc: BaseException, target: str | None = None, flavour: Flavour | None = None) -> LiveServerError:
+def translate(exc: BaseException, target: str | None = None, flavour: Flavour | None = None) -> ClassifiedError:
     """Turn a driver or socket error into the matching :class:`LiveServerError` subclass.
 
     :param exc: a :class:`pymysql.err.Error`, :class:`OSError` or anything else.
@@ -230,11 +231,13 @@ def translate(exc: BaseException, target: str | None = None, flavour: Flavour | 
     :param flavour: the server family, for the few flavour-specific numbers.
     :returns: the translated error (raise it ``from exc``).
     """
-    if isinstance(exc, LiveServerError):
+    if isinstance(exc, ClassifiedError):
         return exc
     errno: int | None = None
     text = str(exc)
-    if isinstance(exc, pymysql.err.MySQLError) and exc.args and isinstance(exc.args[0], int):
+    if isinstance(exc, LiveServerError):
+        errno, target = exc.errno, exc.target or target
+    elif isinstance(exc, pymysql.err.MySQLError) and exc.args and isinstance(exc.args[0], int):
         errno = exc.args[0]
         text = str(exc.args[1]) if len(exc.args) > 1 else text
     elif isinstance(exc, OSError):
@@ -315,8 +318,8 @@ def connect(
             charset="utf8mb4",
             client_flag=0,
         )
-    conn.mega_target = target  # type: ignore[attr-defined]
-    conn.mega_flavour = flavour_of(conn)  # type: ignore[attr-defined]
+    conn.mega_target = target
+    conn.mega_flavour = flavour_of(conn)
     return conn
 
 

@@ -46,12 +46,12 @@ from mega.errors import InvalidArgument
 from mega.mysql.conn import Flavour
 
 __all__ = [
+    "Dialect",
     "Flavour",
+    "ReplicationStatus",
     "ServerVersion",
     "Statement",
-    "Dialect",
     "ThreadState",
-    "ReplicationStatus",
     "UnsupportedServer",
 ]
 

@@ -28,6 +28,7 @@ from mega.domain.address import Endpoint
 from mega.domain.gtid import GtidPosition, GtidSet, GtidState
 from mega.errors import LiveServerError
 from mega.mysql.conn import (
+    ClassifiedError,
     Connection,
     ErrorKind,
     Flavour,
@@ -42,24 +43,24 @@ from mega.mysql.dialect import Dialect, ReplicationStatus, ServerVersion, Statem
 from mega.settings import Settings
 
 __all__ = [
-    "InstanceSnapshot",
     "GtidView",
-    "open_admin",
-    "dialect_of",
-    "probe",
-    "snapshot",
-    "replication_status",
-    "set_read_only",
-    "wait_for_gtid",
-    "stop_replica",
-    "start_replica",
-    "reset_replica",
-    "change_master",
-    "kill_sessions",
-    "flush_binary_logs",
-    "current_gtid",
+    "InstanceSnapshot",
     "binary_log_status",
+    "change_master",
+    "current_gtid",
+    "dialect_of",
+    "flush_binary_logs",
     "is_timeout",
+    "kill_sessions",
+    "open_admin",
+    "probe",
+    "replication_status",
+    "reset_replica",
+    "set_read_only",
+    "snapshot",
+    "start_replica",
+    "stop_replica",
+    "wait_for_gtid",
 ]
 
 log = logging.getLogger(__name__)
@@ -148,7 +149,7 @@ def dialect_of(conn: Connection) -> Dialect:
     if isinstance(cached, Dialect):
         return cached
     dialect = Dialect.detect(str(conn.server_version))
-    conn.mega_dialect = dialect  # type: ignore[attr-defined]
+    conn.mega_dialect = dialect
     return dialect
 
 
@@ -225,7 +226,9 @@ def snapshot(conn: Connection, endpoint: Endpoint | None = None) -> InstanceSnap
             gtid_domain_id=int(gtid["gtid_domain_id"]),
         )
     else:
-        common.update(gtid_executed=GtidSet.parse(gtid["gtid_executed"]), gtid_purged=GtidSet.parse(gtid["gtid_purged"]))
+        common.update(
+            gtid_executed=GtidSet.parse(gtid["gtid_executed"]), gtid_purged=GtidSet.parse(gtid["gtid_purged"])
+        )
     common["elapsed"] = time.monotonic() - started
     return InstanceSnapshot(**common)
 
@@ -269,8 +272,8 @@ def set_read_only(conn: Connection, on: bool, timeout: float) -> None:
     try:
         for stmt in dialect.set_read_only(on):
             _exec(conn, stmt, timeout=timeout + GRACE)
-    except LiveServerError as exc:
-        if getattr(exc, "kind", None) is ErrorKind.TIMEOUT:
+    except ClassifiedError as exc:
+        if exc.kind is ErrorKind.TIMEOUT:
             raise ServerTimeout(
                 f"{exc.target}: SET GLOBAL read_only={int(on)} did not finish within {timeout:g}s "
                 f"(another session holds a table or global read lock?): {exc}",
@@ -389,7 +392,9 @@ def kill_sessions(
     dialect = dialect_of(conn)
     spare = {int(i) for i in except_ids} | {int(conn.thread_id())}
     sessions = _rows(conn, dialect.sessions_query(), timeout=timeout)
-    allowed = _grantee_users(_rows(conn, dialect.privileged_users_query(), timeout=timeout)) if only_users_with_super else None
+    allowed: set[str] | None = None
+    if only_users_with_super:
+        allowed = _grantee_users(_rows(conn, dialect.privileged_users_query(), timeout=timeout))
     killed: list[int] = []
     for session in sessions:
         sid = int(session["id"])
@@ -442,4 +447,4 @@ def binary_log_status(conn: Connection) -> dict[str, Any] | None:
 
 def is_timeout(exc: BaseException) -> bool:
     """True when ``exc`` (a driver error or a :class:`LiveServerError`) means "did not finish in time"."""
-    return getattr(translate(exc), "kind", None) is ErrorKind.TIMEOUT
+    return translate(exc).kind is ErrorKind.TIMEOUT

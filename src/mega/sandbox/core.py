@@ -45,7 +45,7 @@ from mega.sandbox.process import (
 )
 from mega.settings import Settings, load_settings
 
-__all__ = ["Sandbox", "NodeStatus", "SandboxError", "up", "load", "status", "down", "default_directory"]
+__all__ = ["NodeStatus", "Sandbox", "SandboxError", "default_directory", "down", "load", "status", "up"]
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from typing import Any
 from mega.domain.address import Endpoint
 from mega.errors import InvalidArgument, MegaError
 
-__all__ = ["Binaries", "NodeSpec", "SandboxError", "find_binaries", "render_config", "init_datadir", "launch"]
+__all__ = ["Binaries", "NodeSpec", "SandboxError", "find_binaries", "init_datadir", "launch", "render_config"]
 
 RESERVED_PORTS = frozenset({3306})
 
