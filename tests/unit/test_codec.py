@@ -373,9 +373,9 @@ def test_build_request_is_parseable() -> None:
 def test_codec_is_stdlib_only() -> None:
     import sys
 
-    from mega.rpc import fastlit, literals
+    from mega.rpc import literals
 
-    for module in (codec, fastlit, literals):
+    for module in (codec, literals):
         tree = ast.parse(open(module.__file__, encoding="utf-8").read())  # type: ignore[arg-type]
         imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
@@ -387,9 +387,9 @@ def test_no_eval_or_exec_in_rpc_code() -> None:
     import mega.rpc.server
     import mega_client.sender
 
-    from mega.rpc import fastlit, literals
+    from mega.rpc import literals
 
-    for module in (codec, fastlit, literals, mega.rpc.server, mega_client.sender):
+    for module in (codec, literals, mega.rpc.server, mega_client.sender):
         tree = ast.parse(open(module.__file__, encoding="utf-8").read())  # type: ignore[arg-type]
         names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
         assert not names & {"eval", "exec", "compile", "__import__"}, module.__name__

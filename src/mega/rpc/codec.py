@@ -38,7 +38,6 @@ import socket
 import time
 from typing import Any, BinaryIO, Final, Union
 
-from mega.rpc import fastlit
 from mega.rpc.literals import SAFE_SCALARS as _SAFE_SCALARS
 from mega.rpc.literals import ReplyError, check_literal, to_literal
 
@@ -394,15 +393,7 @@ def _literal(node: ast.AST, what: str) -> Any:
 
 
 def _parse_literal(text: str) -> Any:
-    """Parse ``text`` as one literal expression (never evaluated); simple texts take a fast path."""
-    try:
-        return fastlit.parse_value(text)
-    except fastlit.NotSimple:
-        return _parse_literal_ast(text)
-
-
-def _parse_literal_ast(text: str) -> Any:
-    """The authoritative (slow) path of :func:`_parse_literal`."""
+    """Parse ``text`` as one literal expression (parsed by ``ast``, never evaluated)."""
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError) as exc:
@@ -418,20 +409,11 @@ def parse_args(text: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """Parse ``ARGS`` call text like ``"'1.1.1.1',3306,model='backup'"`` into values.
 
     The text is parsed as ``f(<text>)``; it must be exactly one call whose parentheses contain the
-    whole text, and every argument must be a literal. Simple texts take the
-    :mod:`mega.rpc.fastlit` path, which gives the same result.
+    whole text, and every argument must be a literal.
 
     :raises RequestError: on a syntax error, ``*args``/``**kwargs``, a repeated keyword, text
         escaping the parentheses, or any non-literal argument.
     """
-    try:
-        return fastlit.parse_call_args(text)
-    except fastlit.NotSimple:
-        return _parse_args_ast(text)
-
-
-def _parse_args_ast(text: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    """The authoritative (slow) path of :func:`parse_args`."""
     source = _ARGS_PREFIX + text + ")"
     try:
         tree = ast.parse(source, mode="eval")
