@@ -238,3 +238,61 @@ def test_failover_candidate_with_stopped_sql_thread_applies_its_relay_log(fresh:
     assert_topology(c, 2, nodes=[2, 3])
     rows = assert_same_data(c, nodes=[2, 3])
     assert set(written) <= set(rows), "rows in node 2's relay log were lost"
+
+
+# ---- 3. a delayed replica is never chosen, even when it is the most advanced -------------------
+
+
+def _ranked(outcome: object) -> dict[str, dict]:
+    return {x["endpoint"]: x for x in outcome.candidates}  # type: ignore[attr-defined]
+
+
+def test_delayed_replica_is_never_chosen(fresh: Cluster) -> None:
+    c = fresh
+    c.sql(3, "STOP SLAVE")
+    c.sql(3, "CHANGE MASTER TO MASTER_DELAY=3600")
+    c.sql(3, "START SLAVE")
+    insert_rows(c, 1, 1, 5)
+
+    # Asked for by name: refused, nothing changed.
+    refused = c.svc.switchover(c.group, c.key(3))
+    assert refused.status == "aborted" and "delayed" in refused.message, refused.message
+    assert_record(c.svc, refused.record_id, "aborted", "choose candidate")
+    assert_topology(c, 1)
+    assert c.svc.get_group(c.group)["master"] == c.key(1)
+
+    # Automatic choice: node 2; the delayed node follows it and keeps its delay.
+    moved = c.svc.switchover(c.group)
+    assert moved.status == "Y" and moved.new_primary == c.key(2), moved.message
+    assert not _ranked(moved)[c.key(3)]["eligible"]
+    assert any("delayed" in r for r in _ranked(moved)[c.key(3)]["reasons"])
+    assert_record(c.svc, moved.record_id, "Y", "verify")
+    c.primary = 2
+    st = slave_status(c.box, 3)
+    assert (int(st["Master_Port"]), int(st["SQL_Delay"])) == (c.ep(2).port, 3600), st
+    assert_topology(c, 2)
+    assert_inventory(c, 2)
+
+    # Failover where the delayed replica received the most: still not chosen.
+    c.sql(1, "STOP SLAVE IO_THREAD")
+    written = insert_rows(c, 2, 100, 5)
+    pos = gtid(c.box, 2)
+    deadline = time.monotonic() + 10
+    while slave_status(c.box, 3)["Gtid_IO_Pos"] != pos:
+        assert time.monotonic() < deadline, "the delayed replica did not receive the rows"
+        time.sleep(0.01)
+    assert slave_status(c.box, 1)["Gtid_IO_Pos"] != pos  # node 1 received less than node 3
+    c.box.kill(2)
+    failed_over = c.svc.failover(c.group)
+    assert failed_over.new_primary == c.key(1), (failed_over.message, failed_over.candidates)
+    ranking = _ranked(failed_over)
+    assert ranking[c.key(1)]["rank"] == 1 and ranking[c.key(1)]["eligible"]
+    assert not ranking[c.key(3)]["eligible"] and any("delayed" in r for r in ranking[c.key(3)]["reasons"]), ranking
+    # It is left alone (its relay log holds what the new primary lacks) and reported as lost.
+    assert failed_over.status == "partial", failed_over.message
+    lost = {x["endpoint"]: x["reason"] for x in failed_over.lost}
+    assert "delayed" in lost[c.key(3)] and set(lost) <= {c.key(2), c.key(3)}, lost
+    rec = assert_record(c.svc, failed_over.record_id, "partial", "rank candidates", "promote")
+    assert "delayed" in step(rec, "rank candidates")["content"]
+    assert not read_only(c.box, 1) and slave_status(c.box, 1) is None
+    assert not set(written) & set(cids(c.box, 1))  # node 1 never received them: lost with node 2

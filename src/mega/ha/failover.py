@@ -104,6 +104,8 @@ def _choose(ctx: Context, old: Endpoint, replicas: list[Member]) -> Endpoint:
             ref_state = _merged_state(peers)
             reference = ref_state.position() if peers else None
             f = replica_facts(m, n, reference, ref_state if peers else None, ctx.settings.max_failover_lag)
+            if f.errant and reference is not None:
+                f = type(f)(**{**f.__dict__, "errant": _vouched_errant(f.errant, reference, peers)})
             if m.snap is not None and m.source is not None and m.source != old:
                 f = type(f)(**{**f.__dict__, "problem": f"replicates from {m.source}, not from the old primary"})
             facts.append(f)
@@ -131,6 +133,23 @@ def _choose(ctx: Context, old: Endpoint, replicas: list[Member]) -> Endpoint:
                         f"(choose {best.endpoint}, or --force)")
         step.say(f"chosen (requested): {ctx.target}")
         return ctx.target
+
+
+def _vouched_errant(found: tuple[str, ...], applied: GtidPosition, peers: list[Member]) -> tuple[str, ...]:
+    """Keep the errant GTIDs the peers can vouch for: those at or below what the peers applied in
+    their domain (they applied past it without it), or beyond anything a peer even received.  A GTID
+    in between may still sit in a peer's unapplied (or delayed) relay log: e.g. what a former primary
+    wrote before a switchover, when the only other replica is delayed; that is not errant."""
+    received = GtidPosition()
+    for p in peers:
+        if p.link is not None and p.link.gtid_io_pos is not None:
+            received = received.merge(p.link.gtid_io_pos)
+    kept = []
+    for text in found:
+        g = Gtid.parse(text)
+        if g.seq <= applied.seq(g.domain) or g.seq > max(applied.seq(g.domain), received.seq(g.domain)):
+            kept.append(text)
+    return tuple(kept)
 
 
 def _fence(ctx: Context, old: Endpoint) -> None:

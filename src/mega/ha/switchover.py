@@ -186,7 +186,12 @@ def _repoint_all(ctx: Context, old: Endpoint, candidate: Endpoint, final: GtidPo
                 step.say("unreachable, left as it was")
                 continue
             try:
-                if not live.wait_applied(conns, m.endpoint, final, rec, step, s.catchup_timeout):
+                if _delayed(m):
+                    # It would not apply `final` for hours; the candidate's binlog has everything it
+                    # has not applied yet, so it resumes there (its MASTER_DELAY is kept).
+                    step.say(f"delayed replica (MASTER_DELAY={m.link.sql_delay}s): re-pointed without "  # type: ignore[union-attr]
+                             "waiting for it to apply")
+                elif not live.wait_applied(conns, m.endpoint, final, rec, step, s.catchup_timeout):
                     raise LiveServerError(f"{m.key} did not apply up to {final} in time")
                 live.point_to(conns, m.endpoint, candidate, rec, step, s)
             except LiveServerError as exc:
@@ -204,11 +209,17 @@ def _verify(ctx: Context, candidate: Endpoint) -> None:
             if m.key in lost:
                 continue
             ok, seen = live.wait_io_running(conns, m.endpoint, rec)
-            if ok and live.wait_applied(conns, m.endpoint, pos, rec, step, 5):
+            if ok and _delayed(m):
+                step.say(f"{m.key}: {seen}, delayed by {m.link.sql_delay}s")  # type: ignore[union-attr]
+            elif ok and live.wait_applied(conns, m.endpoint, pos, rec, step, 5):
                 step.say(f"{m.key}: {seen}, caught up")
             else:
                 ctx.lose(m.endpoint, f"not replicating from {candidate} after the switch: {seen}")
                 step.say(f"{m.key}: NOT replicating ({seen})")
+
+
+def _delayed(m: Member) -> bool:
+    return m.link is not None and m.link.sql_delay > 0
 
 
 def _record_inventory(ctx: Context, old: Endpoint, candidate: Endpoint) -> None:
