@@ -296,3 +296,49 @@ def test_delayed_replica_is_never_chosen(fresh: Cluster) -> None:
     assert "delayed" in step(rec, "rank candidates")["content"]
     assert not read_only(c.box, 1) and slave_status(c.box, 1) is None
     assert not set(written) & set(cids(c.box, 1))  # node 1 never received them: lost with node 2
+
+
+# ---- 5. a replica with an errant transaction is excluded and named -----------------------------
+
+
+def test_replica_with_errant_transaction_is_excluded_and_named(fresh: Cluster) -> None:
+    c = fresh
+    conn = c.box.root(3)
+    try:
+        with conn.cursor() as cur:  # a write straight on a replica, binlogged with its own server id
+            cur.execute("SET GLOBAL read_only = 0")
+            cur.execute("SET SESSION sql_log_bin = 1")
+            cur.execute(f"INSERT INTO {TABLE} (cid, payload) VALUES (7, 'errant')")
+            cur.execute("SET GLOBAL read_only = 1")
+    finally:
+        conn.close()
+    errant = gtid(c.box, 3)
+    assert errant.startswith("0-3-"), errant
+
+    asked = c.svc.switchover(c.group, c.key(3))
+    assert asked.status == "aborted" and "errant" in asked.message and errant in asked.message, asked.message
+    assert_record(c.svc, asked.record_id, "aborted", "choose candidate")
+    assert_topology(c, 1)
+
+    auto = c.svc.switchover(c.group)
+    assert auto.new_primary == c.key(2), auto.message
+    reasons = _ranked(auto)[c.key(3)]["reasons"]
+    assert not _ranked(auto)[c.key(3)]["eligible"] and any("errant" in r and errant in r for r in reasons), reasons
+    # It cannot follow anyone without breaking: left alone and reported, never silently re-pointed.
+    assert auto.status == "partial" and [x["endpoint"] for x in auto.lost] == [c.key(3)], (auto.status, auto.lost)
+    assert errant in auto.lost[0]["reason"]
+    rec = assert_record(c.svc, auto.record_id, "partial", "choose candidate", "re-point replica")
+    assert errant in step(rec, "choose candidate")["content"]
+    c.primary = 2
+    assert_topology(c, 2, nodes=[1, 2])
+    assert_inventory(c, 2, replicas=[1])
+
+    # Failover: excluded and named too.
+    c.box.kill(2)
+    failed_over = c.svc.failover(c.group)
+    assert failed_over.new_primary == c.key(1), failed_over.message
+    reasons = _ranked(failed_over)[c.key(3)]["reasons"]
+    assert any("errant" in r and errant in r for r in reasons), failed_over.candidates
+    assert any(x["endpoint"] == c.key(3) and errant in x["reason"] for x in failed_over.lost), failed_over.lost
+    assert_record(c.svc, failed_over.record_id, failed_over.status.value, "rank candidates")
+    assert not read_only(c.box, 1) and slave_status(c.box, 1) is None

@@ -74,6 +74,10 @@ def _choose(ctx: Context, primary: Member) -> Endpoint:
         for c in ranking.candidates:
             step.say(f"#{c.rank} {c.endpoint} {'eligible' if c.eligible else 'excluded'}"
                      + (f" ({'; '.join(c.reasons)})" if c.reasons else ""))
+            if any(r.startswith("errant") for r in c.reasons):
+                # It cannot follow any primary (strict mode stops it at the next conflicting GTID):
+                # leave it as it was and report it, as failover does.
+                ctx.lose(c.endpoint, "; ".join(c.reasons))
         if ctx.target is not None:
             reasons = ranking.why_not(str(ctx.target))
             chosen = next((c for c in ranking.candidates if c.endpoint == str(ctx.target)), None)
@@ -180,6 +184,10 @@ def _repoint_all(ctx: Context, old: Endpoint, candidate: Endpoint, final: GtidPo
             step.result = "N"
     for m in ctx.view.others(old, candidate):
         with rec.step("re-point replica", target=m.key) as step:
+            if any(x["endpoint"] == m.key for x in ctx.lost):
+                step.result = "N"
+                step.say(f"left as it was: {next(x['reason'] for x in ctx.lost if x['endpoint'] == m.key)}")
+                continue
             if m.snap is None:
                 ctx.lose(m.endpoint, f"unreachable: {m.error}")
                 step.result = "N"
