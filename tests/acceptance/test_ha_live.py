@@ -342,3 +342,143 @@ def test_replica_with_errant_transaction_is_excluded_and_named(fresh: Cluster) -
     assert any(x["endpoint"] == c.key(3) and errant in x["reason"] for x in failed_over.lost), failed_over.lost
     assert_record(c.svc, failed_over.record_id, failed_over.status.value, "rank candidates")
     assert not read_only(c.box, 1) and slave_status(c.box, 1) is None
+
+
+# ---- 6. read_only stuck behind a lock: rolled back, topology exactly as it was -----------------
+
+
+def test_switchover_rolls_back_when_read_only_is_stuck_behind_a_lock(healthy: Cluster) -> None:
+    c = healthy
+    before = {i: (read_only(c.box, i), (slave_status(c.box, i) or {}).get("Master_Port")) for i in c.nodes}
+    svc = c.service(read_only_timeout=1.0)
+    locker = c.box.root(c.primary)
+    try:
+        with locker.cursor() as cur:
+            cur.execute(f"LOCK TABLES {TABLE} WRITE")
+        started = time.monotonic()
+        outcome = svc.switchover(c.group, requested_by="test")
+        took = time.monotonic() - started
+        assert outcome.status == "rolled_back", outcome.message
+        assert "read_only" in outcome.message and "undone" in outcome.message, outcome.message
+        assert took < 5, f"the rollback took {took:.1f}s with read_only_timeout=1"
+        with locker.cursor() as cur:  # the lock holder was not killed by the rollback
+            cur.execute("UNLOCK TABLES")
+    finally:
+        locker.close()
+    rec = assert_record(c.svc, outcome.record_id, "rolled_back", "demote: read_only", "undo: read_only=0")
+    assert step(rec, "demote: read_only")["result"] == "N"
+    assert "did not finish within 1s" in step(rec, "demote: read_only")["content"]
+    assert "promote" not in [d["module"] for d in rec["details"]]
+    after = {i: (read_only(c.box, i), (slave_status(c.box, i) or {}).get("Master_Port")) for i in c.nodes}
+    assert after == before
+    assert_topology(c, c.primary)
+    assert_inventory(c, c.primary)
+    with Writer([c.ep(i) for i in c.nodes]) as writer:  # the old primary takes writes again
+        writer.wait_acks(5)
+    assert writer.primaries == [c.key(c.primary)]
+    assert_writes_kept(writer.report(), assert_same_data(c))
+
+
+# ---- 7. two switchovers at once: one runs, the other is refused --------------------------------
+
+
+def _hook(path: Path, body: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\n" + body + "\n")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return path
+
+
+def test_two_switchovers_at_once_one_runs_the_other_is_refused(healthy: Cluster, tmp_path: Path) -> None:
+    c = healthy
+    # A slow pre hook keeps the winner inside the group lock while the other one asks for it.
+    _hook(tmp_path / c.group / "pre", "sleep 0.5")
+    svc = c.service(hooks_dir=str(tmp_path))
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+    failures: list[BaseException] = []
+
+    def go() -> None:
+        barrier.wait()
+        try:
+            outcomes.append(svc.switchover(c.group, requested_by=threading.current_thread().name))
+        except BaseException as exc:  # noqa: BLE001
+            failures.append(exc)
+
+    threads = [threading.Thread(target=go, name=f"op{n}") for n in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not failures, failures
+    by_status = {o.status.value: o for o in outcomes}  # type: ignore[attr-defined]
+    assert sorted(by_status) == ["Y", "aborted"], [(o.status, o.message) for o in outcomes]  # type: ignore[attr-defined]
+    winner, loser = by_status["Y"], by_status["aborted"]
+    assert "busy" in loser.message and "switchover" in loser.message, loser.message
+    assert f"record {winner.record_id}" in loser.message, loser.message
+    assert_record(c.svc, winner.record_id, "Y", "lock", "hook pre", "promote")
+    rec = assert_record(c.svc, loser.record_id, "aborted", "lock")
+    assert step(rec, "lock")["result"] == "N"
+    assert {winner.record_id, loser.record_id} <= {r["id"] for r in c.svc.list_records(c.group)}
+    c.primary = c.index_of(winner.new_primary)
+    assert_topology(c, c.primary)
+    assert_inventory(c, c.primary)
+
+
+# ---- 9. hooks: a failing pre hook vetoes; post-success gets the context -------------------------
+
+
+def test_pre_hook_vetoes_and_post_success_hook_gets_the_context(healthy: Cluster, tmp_path: Path) -> None:
+    c = healthy
+    hooks = tmp_path / "hooks"
+    out = tmp_path / "out"
+    out.mkdir()
+    veto = _hook(hooks / c.group / "pre", "echo 'change freeze'; exit 1")
+    _hook(hooks / c.group / "post-failure", f'echo "$MEGA_STATUS $MEGA_OPERATION" > {out}/failure')
+    _hook(hooks / c.group / "post-success",
+          f'echo "$MEGA_GROUP $MEGA_NEW_PRIMARY $MEGA_OLD_PRIMARY $MEGA_STATUS" > {out}/success')
+    svc = c.service(hooks_dir=str(hooks))
+    old = c.primary
+
+    vetoed = svc.switchover(c.group)
+    assert vetoed.status == "aborted" and "vetoed" in vetoed.message and "change freeze" in vetoed.message
+    rec = assert_record(c.svc, vetoed.record_id, "aborted", "hook pre")
+    assert step(rec, "hook pre")["result"] == "N" and "demote: read_only" not in [d["module"] for d in rec["details"]]
+    assert_topology(c, old)
+    assert c.svc.get_group(c.group)["master"] == c.key(old)
+    assert (out / "failure").read_text().split() == ["aborted", "switchover"]
+    assert not (out / "success").exists()
+
+    veto.unlink()
+    moved = svc.switchover(c.group)
+    assert moved.status == "Y", moved.message
+    assert_record(c.svc, moved.record_id, "Y", "hook post-success")
+    assert (out / "success").read_text().split() == [c.group, moved.new_primary, c.key(old), "Y"]
+    c.primary = c.index_of(moved.new_primary)
+    assert_topology(c, c.primary)
+
+
+# ---- 10. the seed's failover() through mega.api -------------------------------------------------
+
+
+def test_seed_failover_api_switches_and_returns_the_record_id(healthy: Cluster) -> None:
+    c = healthy
+    old, new = c.primary, c.replicas()[-1]
+    api.bind(c.svc)
+    try:
+        rid = api.failover(c.group, c.key(old), c.key(new), "switchover", None)
+        assert isinstance(rid, int) and not isinstance(rid, bool)
+        rec = assert_record(c.svc, rid, "Y", "promote", "inventory")
+        assert (rec["old_master"], rec["new_master"]) == (c.key(old), c.key(new))
+        c.primary = new
+        assert_topology(c, new)
+        assert_inventory(c, new)
+        assert api.get_ha_group(c.group)[0]["master"] == c.key(new)
+        # 'auto' with no target: a switchover (the primary answers) back to the best candidate.
+        rid2 = api.failover(c.group, c.key(new), None, "auto", None)
+        rec2 = assert_record(c.svc, rid2, "Y")
+        assert rec2["kind"] == "switchover" and rid2 > rid
+        c.primary = c.index_of(rec2["new_master"])
+        assert_topology(c, c.primary)
+    finally:
+        api.bind(None)
