@@ -16,6 +16,7 @@ import pytest
 
 from mega.domain.address import Endpoint
 from mega.domain.gtid import Gtid, GtidPosition, contains, errant
+from mega.errors import Conflict, InvalidArgument
 from mega.mysql import probe as P
 from mega.mysql.conn import (
     AccessDenied,
@@ -31,7 +32,8 @@ from mega.mysql.conn import (
     fetch_one,
     run,
 )
-from mega.sandbox import Sandbox
+from mega.sandbox import Sandbox, up
+from mega.sandbox.process import NodeSpec, render_config
 from mega.settings import Settings
 from tests.live_fixtures import live_settings, sandbox
 
@@ -289,6 +291,7 @@ def test_status_from_another_process(sandbox: Sandbox) -> None:
     assert all(n["alive"] and n["reachable"] for n in nodes)
     assert nodes[1]["source"] == str(sandbox.topology()[0]) and nodes[1]["io_running"]
     assert len({n["gtid_current_pos"] for n in nodes}) == 1
+    assert sandbox.observed_topology() == sandbox.topology()
 
 
 def test_errant_transaction_on_a_replica_is_detected(sandbox: Sandbox, live_settings: Settings) -> None:
@@ -365,3 +368,17 @@ def test_concurrent_probes_are_independent(sandbox: Sandbox, live_settings: Sett
     for t in threads:
         t.join(10)
     assert sorted(results) == sorted([1, 2, 3] * 3)  # type: ignore[type-var]
+
+
+def test_sandbox_guards(sandbox: Sandbox, live_settings: Settings) -> None:
+    with pytest.raises(Conflict):
+        up("live", directory=sandbox.directory, settings=live_settings)
+    with pytest.raises(Conflict):
+        up("other", base_port=sandbox.specs[0].port, directory=sandbox.directory.parent / "unused-dir")
+    with pytest.raises(InvalidArgument):
+        NodeSpec(1, 3306, "/tmp/x")
+    with pytest.raises(InvalidArgument):
+        up("Bad Name")
+    config = render_config(sandbox.specs[0])
+    for line in ("read-only = ON", "bind-address = 127.0.0.1", "gtid-strict-mode = ON", "log-slave-updates = ON"):
+        assert line in config

@@ -70,7 +70,7 @@ class ErrorKind(StrEnum):
     UNREACHABLE = "unreachable"  # cannot connect / connection lost: maybe dead, check holistically
     ACCESS_DENIED = "access_denied"  # credentials or privileges are wrong: an operator problem
     OVERLOADED = "overloaded"  # too many connections / threads: alive, NOT dead
-    TIMEOUT = "timeout"  # lock wait or statement timeout: alive, the operation did not finish
+    TIMEOUT = "timeout"  # lock wait / statement timeout / client read deadline: the operation did not finish
     INTERRUPTED = "interrupted"  # query or connection killed, server shutting down
     GTID = "gtid"  # GTID position cannot be served or conflicts (divergence, purged binlogs)
     READ_ONLY = "read_only"  # write refused by read_only / super_read_only
@@ -160,7 +160,12 @@ class ClassifiedError(LiveServerError):
 
 
 class ServerUnreachable(ClassifiedError):
-    """Cannot connect, or the connection was lost (includes client-side read/connect timeouts)."""
+    """Cannot connect (refused, connect timeout) or the connection was lost.
+
+    A client *read* deadline that fires is a :class:`ServerTimeout` instead (errno 2013 caused by a
+    socket timeout): the server accepted us but did not answer in time.  Either way the
+    connection is closed afterwards.
+    """
 
     kind = ErrorKind.UNREACHABLE
 

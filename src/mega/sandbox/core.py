@@ -308,6 +308,17 @@ class Sandbox:
         with ThreadPoolExecutor(max_workers=len(self.specs)) as pool:
             return list(pool.map(self.node_status, [s.index for s in self.specs]))
 
+    def observed_topology(self) -> tuple[Endpoint | None, list[Endpoint]]:
+        """Like :meth:`topology` but from the live servers (after a switchover or failover).
+
+        :returns: (the single writable node without a source, or None when there is not exactly
+            one; the nodes that replicate from somebody).
+        """
+        nodes = self.status()
+        primaries = [self.endpoint(n.index) for n in nodes if n.role == "primary"]
+        replicas = [self.endpoint(n.index) for n in nodes if n.role == "replica"]
+        return (primaries[0] if len(primaries) == 1 else None), replicas
+
     # ---- teardown --------------------------------------------------------------------------
 
     def down(self, *, timeout: float = 20.0, remove: bool = True) -> None:
