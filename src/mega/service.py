@@ -167,8 +167,7 @@ class Service(GroupCases):
     def get_instance(self, ip: Any, port: Any = 3306) -> dict[str, Any]:
         ep = _endpoint(ip, port)
         with self.read() as s:
-            inst = repo.require_instance(session=s, endpoint=ep)
-            return repo.instance_dict(session=s, instance_id=inst.id)
+            return repo.instance_dict_at(session=s, endpoint=ep)
 
     def add_instance(self, ip: Any, port: Any, args: Mapping[str, Any]) -> dict[str, Any]:
         ep = _endpoint(ip, port)

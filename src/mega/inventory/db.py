@@ -26,9 +26,11 @@ def make_engine(url: str) -> Engine:
     """Create the engine for ``url`` with per-dialect settings (see the module docstring)."""
     parsed = make_url(url)
     backend = parsed.get_backend_name()
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    kwargs: dict[str, Any] = {}
     if backend == "sqlite":
+        # A local file: no ping needed; enough pooled connections for every RPC thread.
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        kwargs["pool_size"], kwargs["max_overflow"] = 16, 48
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, **kwargs)
@@ -47,6 +49,7 @@ def make_engine(url: str) -> Engine:
             parsed = parsed.set(drivername="postgresql+psycopg")
         kwargs["isolation_level"] = "READ COMMITTED"
         kwargs["connect_args"] = {"connect_timeout": 5}
+    kwargs["pool_pre_ping"] = True
     kwargs["pool_size"] = 10
     kwargs["max_overflow"] = 20
     return create_engine(parsed, **kwargs)
@@ -65,8 +68,10 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        immediate = conn.get_execution_options().get("mega_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Writers take the write lock up front, so two of them queue instead of deadlocking on a
+        # read-to-write upgrade; readers need no transaction (one BEGIN fewer per request).
+        if conn.get_execution_options().get("mega_write", False):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Store:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import DateTime, Select, func, select
+from sqlalchemy import DateTime, Select, bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
 from mega import context
@@ -57,9 +58,9 @@ def _limit(query: Select[Any], count: int) -> Select[Any]:
     return query.limit(count) if count else query
 
 
-def _rows(session: Session, query: Select[Any]) -> list[dict[str, Any]]:
+def _rows(session: Session, query: Select[Any], params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Plain dicts, dates as 'YYYY-MM-DD HH:MM:SS' (this is the hot path of every list call)."""
-    result = session.execute(query)
+    result = session.execute(query, params)
     keys = list(result.keys())
     dates = [n for n, col in enumerate(query.selected_columns) if isinstance(col.type, DateTime)]
     out = []
@@ -77,6 +78,7 @@ def _rows(session: Session, query: Select[Any]) -> list[dict[str, Any]]:
 # --- servers -------------------------------------------------------------------------------
 
 
+@cache
 def _server_query() -> Select[Any]:
     return select(
         Server.id,
@@ -116,6 +118,7 @@ _Master = aliased(Instance)
 _MasterServer = aliased(Server)
 
 
+@cache
 def _instance_query() -> Select[Any]:
     return (
         select(
@@ -147,8 +150,8 @@ def _instance_query() -> Select[Any]:
     )
 
 
-def _instance_rows(session: Session, query: Select[Any]) -> list[dict[str, Any]]:
-    rows = _rows(session, query)
+def _instance_rows(session: Session, query: Select[Any], params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    rows = _rows(session, query, params)
     for row in rows:
         mip, mport = row.pop("master_ip"), row.pop("master_port")
         row["master"] = format_endpoint(mip, mport) if mip is not None else None
@@ -162,6 +165,19 @@ def list_instances(*, session: Session, stat: int = 0, count: int = 0) -> list[d
 
 def instance_dict(*, session: Session, instance_id: int) -> dict[str, Any]:
     return _instance_rows(session, _instance_query().where(Instance.id == instance_id))[0]
+
+
+@cache
+def _instance_at() -> Select[Any]:
+    return _instance_query().where(Server.ip == bindparam("ip"), Instance.port == bindparam("port"))
+
+
+def instance_dict_at(*, session: Session, endpoint: Endpoint) -> dict[str, Any]:
+    """The instance at ``endpoint`` as a seed dict, in one query (the RPC hot path)."""
+    rows = _instance_rows(session, _instance_at(), {"ip": endpoint.host, "port": endpoint.port})
+    if not rows:
+        raise NotFound(f"no instance {endpoint}")
+    return rows[0]
 
 
 def find_instance(*, session: Session, endpoint: Endpoint) -> Instance | None:
@@ -190,6 +206,7 @@ def endpoint_of(*, session: Session, instance_id: int) -> Endpoint:
 # --- databases -----------------------------------------------------------------------------
 
 
+@cache
 def _database_query() -> Select[Any]:
     return (
         select(
