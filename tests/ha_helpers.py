@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import itertools
 import threading
 import time
 from collections import Counter
@@ -31,6 +32,7 @@ APP_USER, APP_PASSWORD = "app", "app-Pw'3"
 
 LOST_CONNECTION = {2003, 2006, 2013, 2055, 1927, 1053}  # can't connect, gone away, lost, shutdown, killed
 READ_ONLY = 1290
+_CID_BLOCKS = itertools.count(1)  # each Writer gets its own block of client ids
 
 
 def base_settings(db_url: str, **overrides: Any) -> Settings:
@@ -282,6 +284,7 @@ class WriterReport:
     ack_times: list[float]
     errors: Counter[int]
     primaries: list[str]
+    cid_range: range = range(0)
 
     @property
     def max_gap(self) -> float:
@@ -305,7 +308,7 @@ class Writer:
 
     endpoints: list[Endpoint]
     period: float = 0.01
-    start_cid: int = 1_000_000
+    start_cid: int = 0
     acked: list[int] = field(default_factory=list)
     unknown: list[int] = field(default_factory=list)
     ack_times: list[float] = field(default_factory=list)
@@ -316,6 +319,8 @@ class Writer:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ha-writer", daemon=True)
         self._conn: pymysql.connections.Connection | None = None
+        if not self.start_cid:
+            self.start_cid = next(_CID_BLOCKS) * 1_000_000
         self._next = self.start_cid
         self.failure: BaseException | None = None
 
@@ -348,7 +353,7 @@ class Writer:
 
     def report(self) -> WriterReport:
         return WriterReport(list(self.acked), list(self.unknown), list(self.ack_times), Counter(self.errors),
-                            list(self.primaries))
+                            list(self.primaries), range(self.start_cid, self._next))
 
     def wait_acks(self, n: int, timeout: float = 10.0) -> None:
         """Wait until ``n`` more inserts were acknowledged."""
@@ -424,6 +429,7 @@ def assert_writes_kept(report: WriterReport, rows: list[int]) -> None:
     dups = [c for c in report.acked + report.unknown if counts[c] > 1]
     assert not missing, f"{len(missing)} acknowledged insert(s) lost: {missing[:20]}"
     assert not dups, f"client ids present more than once: {dups[:20]}"
-    writer_rows = {c for c in counts if c >= 1_000_000}
+    block = range(report.cid_range.start, report.cid_range.start + 1_000_000)  # this writer's block of ids
+    writer_rows = {c for c in counts if c in block}
     strangers = writer_rows - set(report.acked) - set(report.unknown)
     assert not strangers, f"rows the writer never attempted: {sorted(strangers)[:20]}"

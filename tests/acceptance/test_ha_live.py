@@ -45,10 +45,16 @@ pytestmark = pytest.mark.live
 
 
 @pytest.fixture(scope="module")
-def shared() -> Iterator[Cluster]:
+def store_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One SQLite inventory for every group of this module (so the record audit sees them all)."""
+    return f"sqlite:///{tmp_path_factory.mktemp('ha-live-store') / 'mega.db'}"
+
+
+@pytest.fixture(scope="module")
+def shared(store_url: str) -> Iterator[Cluster]:
     """One 3-node group for the tests that leave it healthy (each test re-checks that first)."""
     require_mariadbd()
-    cluster = make_cluster("halive")
+    cluster = make_cluster("halive", store_url=store_url)
     try:
         yield cluster
     finally:
@@ -64,11 +70,11 @@ def healthy(shared: Cluster) -> Cluster:
 
 
 @pytest.fixture
-def fresh(request: pytest.FixtureRequest) -> Iterator[Cluster]:
+def fresh(request: pytest.FixtureRequest, store_url: str) -> Iterator[Cluster]:
     """A new 3-node group for a test that kills or diverges a node."""
     require_mariadbd()
     name = "ha" + request.node.name.removeprefix("test_").replace("_", "")[:12]
-    cluster = make_cluster(name)
+    cluster = make_cluster(name, store_url=store_url)
     try:
         yield cluster
     finally:
@@ -482,3 +488,25 @@ def test_seed_failover_api_switches_and_returns_the_record_id(healthy: Cluster) 
         assert_topology(c, c.primary)
     finally:
         api.bind(None)
+
+
+# ---- 8. every operation above left a complete record ---------------------------------------------
+
+
+def test_every_operation_left_a_complete_record(healthy: Cluster) -> None:
+    """Runs last: every record in the module's inventory (all groups, failures included) has a final
+    status, an end time, a message and its steps; a failed or refused one names the failed step."""
+    c = healthy
+    c.svc.switchover(c.group)  # at least one record even when this test runs alone
+    c.primary = c.index_of(c.svc.get_group(c.group)["master"])
+    records = [c.svc.get_record(r["id"]) for r in c.svc.list_records()]
+    assert records
+    finals = {"Y", "N", "aborted", "rolled_back", "partial"}
+    for rec in records:
+        where = f"record {rec['id']} ({rec['group_name']} {rec['kind']}: {rec['message']})"
+        assert rec["result"] in finals and rec["end_time"] and rec["message"], where
+        assert rec["details"] and all(d["result"] in ("Y", "N", "skip") for d in rec["details"]), where
+        if rec["result"] in ("N", "aborted", "rolled_back"):
+            assert any(d["result"] == "N" for d in rec["details"]), f"{where}: no failed step: {steps(rec)}"
+    seen = {r["result"] for r in records}
+    say(f"{len(records)} records over {len({r['group_name'] for r in records})} groups, results {sorted(seen)}")
