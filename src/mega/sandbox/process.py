@@ -36,16 +36,22 @@ class Binaries:
 
 
 def find_binaries() -> Binaries | None:
-    """Locate ``mariadbd`` and ``mariadb-install-db`` (env ``MEGA_MARIADBD`` / ``MEGA_INSTALL_DB``).
+    """Locate ``mariadbd`` and ``mariadb-install-db`` (env ``MEGA_MARIADBD`` / ``MEGA_INSTALL_DB`` win).
 
-    :returns: the paths, or None when either is missing.
+    :returns: the paths, or None when either is missing or not executable.
     """
-    mariadbd = os.environ.get("MEGA_MARIADBD") or shutil.which("mariadbd") or _existing("/usr/sbin/mariadbd")
-    install = os.environ.get("MEGA_INSTALL_DB") or shutil.which("mariadb-install-db")
-    install = install or _existing("/usr/bin/mariadb-install-db")
+    mariadbd = _pick("MEGA_MARIADBD", "mariadbd", "/usr/sbin/mariadbd")
+    install = _pick("MEGA_INSTALL_DB", "mariadb-install-db", "/usr/bin/mariadb-install-db")
     if not mariadbd or not install:
         return None
     return Binaries(mariadbd, install)
+
+
+def _pick(env: str, name: str, fallback: str) -> str | None:
+    override = os.environ.get(env)
+    if override:
+        return _existing(override)
+    return shutil.which(name) or _existing(fallback)
 
 
 def _existing(path: str) -> str | None:
