@@ -8,7 +8,6 @@ checked with :func:`assert_record` (final status, end time, steps).
 
 from __future__ import annotations
 
-import os
 import stat
 import threading
 import time
@@ -32,11 +31,9 @@ from tests.ha_helpers import (
     insert_rows,
     make_cluster,
     read_only,
-    root_sql,
     slave_status,
     step,
     steps,
-    wait_converged,
     wait_gtid,
 )
 from tests.live_fixtures import require_mariadbd
