@@ -73,7 +73,10 @@ def _confirm_dead(ctx: Context, old: Endpoint) -> Member | None:
             step.say(f"{old} answers, but --force was given: it will be fenced")
         else:
             step.say(f"Mega cannot reach {old}: {member.error if member else 'not a member'}")
-        still = [m.key for m in ctx.view.replicas_of(old) if m.link is not None and m.link.io_running]
+        receiving = [m for m in ctx.view.replicas_of(old) if m.link is not None and m.link.io_running]
+        still = [m.key for m in receiving]
+        if still and member is not None and member.snap is None:
+            still = _still_receiving(ctx, receiving)
         if still and member is not None and member.snap is None:
             if not ctx.force:
                 raise Abort(f"Mega cannot reach {old}, but {', '.join(still)} still receive from it: the primary "
@@ -83,6 +86,29 @@ def _confirm_dead(ctx: Context, old: Endpoint) -> Member | None:
         elif member is None or member.snap is None:
             step.say("no replica receives from it any more: confirmed dead")
         return member
+
+
+def _still_receiving(ctx: Context, members: list[Member], grace: float = 2.0) -> list[str]:
+    """Replicas whose IO thread still runs after ``grace`` seconds (a replica notices a crashed
+    primary within tens of milliseconds, a partition only after ``slave_net_timeout``)."""
+    import time
+
+    until = time.monotonic() + grace
+    pending = list(members)
+    while pending:
+        left = []
+        for m in pending:
+            try:
+                link = ctx.conns.snapshot(m.endpoint).replication.get("")
+            except LiveServerError:
+                continue
+            if link is not None and link.io_running:
+                left.append(m)
+        pending = left
+        if not pending or time.monotonic() >= until:
+            break
+        time.sleep(0.05)
+    return [m.key for m in pending]
 
 
 def _merged_state(members: list[Member]) -> GtidState:
@@ -115,7 +141,7 @@ def _choose(ctx: Context, old: Endpoint, replicas: list[Member]) -> Endpoint:
             step.say(f"#{c.rank} {c.endpoint} {'eligible' if c.eligible else 'excluded'}"
                      + (f" ({'; '.join(c.reasons)})" if c.reasons else ""))
         for c in ranking.candidates:
-            if not c.eligible and any(r.startswith(("errant", "delayed", "binary log")) for r in c.reasons):
+            if not c.eligible and any(r.startswith(("errant", "binary log")) for r in c.reasons):
                 ctx.lose(c.endpoint, "; ".join(c.reasons))
         best = ranking.chosen
         if best is None:
@@ -177,15 +203,29 @@ def _repoint(ctx: Context, m: Member, chosen: Endpoint, new_pos: GtidPosition) -
         try:
             link = m.link
             received = link.gtid_io_pos if link and link.gtid_io_pos else GtidPosition()
-            if not live.wait_applied(conns, m.endpoint, received, rec, step, s.catchup_timeout):
-                raise LiveServerError(f"did not apply its relay log up to {received} in time")
-            mine = live.gtid(conns, m.endpoint, live.GtidView.CURRENT)
-            if not contains(new_pos, mine):
-                extra = errant(mine, new_pos)
-                ctx.lose(m.endpoint, f"holds transactions the new primary lacks: {', '.join(map(str, extra))}")
+            mine = live.gtid(conns, m.endpoint, live.GtidView.CURRENT).merge(received)
+            if contains(new_pos, mine):
+                # The new primary has everything this replica holds or received: re-point it now;
+                # what its relay log still held is fetched again from the new primary (a delayed
+                # replica keeps its delay).
+                step.say(f"{chosen} has everything it received ({mine or 'nothing'})")
+            elif link is not None and link.sql_delay > 0:
+                extra = ", ".join(map(str, errant(mine, new_pos)))
+                ctx.lose(m.endpoint, f"delayed replica (MASTER_DELAY={link.sql_delay}s) whose relay log holds "
+                                     f"transactions the new primary lacks: {extra}")
                 step.result = "N"
-                step.say(f"cannot follow {chosen}: it has {', '.join(map(str, extra))}; left as it was")
+                step.say(f"cannot follow {chosen} before applying {extra} (delayed); left as it was")
                 return
+            else:
+                if not live.wait_applied(conns, m.endpoint, received, rec, step, s.catchup_timeout):
+                    raise LiveServerError(f"did not apply its relay log up to {received} in time")
+                mine = live.gtid(conns, m.endpoint, live.GtidView.CURRENT)
+                if not contains(new_pos, mine):
+                    extra = errant(mine, new_pos)
+                    ctx.lose(m.endpoint, f"holds transactions the new primary lacks: {', '.join(map(str, extra))}")
+                    step.result = "N"
+                    step.say(f"cannot follow {chosen}: it has {', '.join(map(str, extra))}; left as it was")
+                    return
             live.point_to(conns, m.endpoint, chosen, rec, step, s)
             ok, seen = live.wait_io_running(conns, m.endpoint, rec)
             if not ok:
