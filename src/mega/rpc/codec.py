@@ -286,7 +286,11 @@ def encode_reply(value: Any) -> str:
     :raises ReplyError: if the result holds a value that cannot be made literal-safe.
     """
     try:
-        return repr(to_literal(value))
+        check_literal(value)  # the common case: already plain data, so no converted copy
+    except ReplyError:
+        value = to_literal(value)
+    try:
+        return repr(value)
     except RecursionError:
         raise ReplyError("result is nested too deeply") from None
 
