@@ -61,7 +61,7 @@ def serve_rss(db_url: str) -> tuple[float, float]:
     """(RSS MB after start, peak RSS MB after one get_all_instance over RPC) of a real mega serve."""
     import subprocess
 
-    from mega_client.sender import MegaClient
+    from mega_client.sender import MegaClient, MegaUnavailable
     from tests.serve import free_port
 
     port = free_port()
@@ -71,8 +71,11 @@ def serve_rss(db_url: str) -> tuple[float, float]:
     try:
         for _ in range(300):
             time.sleep(0.1)
-            if MegaClient(port=port, cmd="get_all_funcs").run(TOOL=True):
+            try:
+                MegaClient(port=port, cmd="get_all_funcs").run(TOOL=True)
                 break
+            except MegaUnavailable:
+                continue
         before = _rss(proc.pid, "VmRSS")
         rows, code = MegaClient(port=port, cmd="get_all_instance", timeout=120).run()
         assert code == 0, code

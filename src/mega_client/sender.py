@@ -10,12 +10,16 @@ Usage, as in the 2014 seed test case::
     c.close()
 
 ``run`` returns the server's reply **already decoded** into Python values (with
-``ast.literal_eval``; old code that still ``eval``'s a string should drop the ``eval``). An error
-reply decodes to ``{'ERROR': code, 'MESSAGE': text}``. The legacy sentinels are kept:
+``ast.literal_eval``; old code that still ``eval``'s a string should drop the ``eval``).
 
-* ``0`` when the connection could not be made;
-* ``''`` when sending or receiving failed (timeout, connection reset, bad reply);
-* ``False`` when no command was given.
+Failures raise instead of returning the 2014 sentinels (``0`` for "cannot connect" read as the
+success code of an ``add_*``, so a script would carry on as if it had worked):
+
+* :class:`MegaUnavailable` when the connection cannot be made;
+* :class:`MegaRequestFailed` when sending or receiving fails (timeout, connection reset, bad reply);
+* :class:`MegaRemoteError` (``.code``, ``.message``) when the server answers with an error
+  (unknown function, bad arguments, bad token...);
+* ``ValueError`` when no command is given.
 
 Command line::
 
@@ -43,6 +47,27 @@ log = logging.getLogger("mega_client")
 #: Largest reply frame the client accepts (replies can list a whole fleet).
 MAX_REPLY_FRAME = 256 * 1024 * 1024
 _DEFAULT_FIELDS = ("TYPE", "TIME", "CYCLE", "TARGET")
+
+
+class MegaClientError(Exception):
+    """The call produced no result; the message says why."""
+
+
+class MegaUnavailable(MegaClientError, ConnectionError):
+    """The Mega server could not be reached."""
+
+
+class MegaRequestFailed(MegaClientError):
+    """Sending the request or receiving the reply failed."""
+
+
+class MegaRemoteError(MegaClientError):
+    """The server refused the request: ``code`` (2 invalid, 1 unknown function, -1 internal...)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"Mega error {code}: {message}")
+        self.code = code
+        self.message = message
 
 
 class MegaClient:
@@ -107,32 +132,34 @@ class MegaClient:
 
         :param func_args: the ``ARGS`` call text, e.g. ``"'1.1.1.112:23','1.1.1.111:3306'"``.
         :param fields: extra request fields (``TOOL=True``, ``CYCLE=1``...).
-        :returns: the decoded reply; ``0`` if the connection failed, ``''`` if sending or
-            receiving failed, ``False`` if no command was given.
+        :returns: the decoded reply.
+        :raises MegaUnavailable: the server cannot be reached.
+        :raises MegaRequestFailed: sending or receiving failed.
+        :raises MegaRemoteError: the server answered with an error.
+        :raises ValueError: no command was given, or the request cannot be encoded.
         """
         message = self._fields(func_args, fields)
         if message is None:
-            log.warning("MegaClient.run: no command given (cmd=%r)", self.cmd)
-            return False
+            raise ValueError(f"MegaClient: no command given (cmd={self.cmd!r})")
         try:
             frame = codec.encode_frame(repr(codec.to_literal(message)))
-        except (codec.ReplyError, ValueError) as exc:
-            log.warning("MegaClient.run: cannot encode the request: %s", exc)
-            return ""
+        except codec.ReplyError as exc:
+            raise ValueError(f"MegaClient: cannot encode the request: {exc}") from None
         try:
             sock = self._connect()
         except OSError as exc:
-            log.warning("MegaClient: cannot connect to %s:%s: %s", self.host, self.port, exc)
-            return 0
+            raise MegaUnavailable(f"cannot connect to the Mega server at {self.host}:{self.port}: {exc}") from None
         try:
             sock.settimeout(self.timeout)
             sock.sendall(frame)
             text = codec.read_frame(sock, MAX_REPLY_FRAME, time.monotonic() + self.timeout)
-            return codec.decode_reply(text)
+            reply = codec.decode_reply(text)
         except (OSError, codec.FrameError, codec.ReplyError) as exc:
-            log.warning("MegaClient: request to %s:%s failed: %s", self.host, self.port, exc)
             self.close()
-            return ""
+            raise MegaRequestFailed(f"request to the Mega server at {self.host}:{self.port} failed: {exc}") from None
+        if codec.is_error_reply(reply):
+            raise MegaRemoteError(int(reply["ERROR"]), str(reply["MESSAGE"]))
+        return reply
 
     def close(self) -> None:
         """Close the connection (a later ``run`` reconnects)."""
@@ -158,23 +185,12 @@ class MegaTool:
         self.timeout = timeout
 
     def get_all_funcs(self) -> Any:
-        """The server's function list ``[{'name': ..., 'args': '(...)'}, ...]`` (or a legacy sentinel)."""
+        """The server's function list ``[{'name': ..., 'args': '(...)'}, ...]``."""
         client = MegaClient(self.host, self.port, cmd="get_all_funcs", timeout=self.timeout)
         try:
             return client.run(TOOL=True)
         finally:
             client.close()
-
-
-def _failed(reply: Any) -> str | None:
-    """A message when ``reply`` is a failure sentinel or an error reply."""
-    if reply == 0 and type(reply) is int:
-        return "cannot connect to the Mega server"
-    if reply == "":
-        return "the request failed (connection lost, timeout or bad reply)"
-    if codec.is_error_reply(reply):
-        return f"error {reply['ERROR']}: {reply['MESSAGE']}"
-    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,15 +206,14 @@ def main(argv: list[str] | None = None) -> int:
     call.add_argument("args", nargs="?", default="", help="argument text, e.g. \"'1.1.1.1',3306\"")
     opts = parser.parse_args(argv)
 
-    if opts.action == "list":
-        reply = MegaTool(opts.host, opts.port, opts.timeout).get_all_funcs()
-    else:
-        client = MegaClient(opts.host, opts.port, cmd=opts.function, timeout=opts.timeout)
-        reply = client.run(func_args=opts.args or None)
-        client.close()
-    problem = _failed(reply)
-    if problem:
-        print(problem, file=sys.stderr)
+    try:
+        if opts.action == "list":
+            reply = MegaTool(opts.host, opts.port, opts.timeout).get_all_funcs()
+        else:
+            with MegaClient(opts.host, opts.port, cmd=opts.function, timeout=opts.timeout) as client:
+                reply = client.run(func_args=opts.args or None)
+    except MegaClientError as exc:
+        print(exc, file=sys.stderr)
         return 1
     if opts.action == "list":
         for n, item in enumerate(reply, start=1):

@@ -16,7 +16,7 @@ import pytest
 from mega.rpc import codec
 from mega.rpc.server import RpcServer
 from mega_client import sender, setting
-from mega_client.sender import MegaClient, MegaTool
+from mega_client.sender import MegaClient, MegaRemoteError, MegaRequestFailed, MegaTool, MegaUnavailable
 
 
 def update_ha_info(old: str, new: str) -> bool:
@@ -84,20 +84,24 @@ def test_dict_form_and_keywords(server: RpcServer) -> None:
     c.close()
 
 
-def test_error_reply_is_decoded(server: RpcServer) -> None:
-    reply = MegaClient(port=server.port, cmd="drop_everything").run()
-    assert codec.is_error_reply(reply) and reply["ERROR"] == 1
+def test_error_reply_raises_with_code_and_message(server: RpcServer) -> None:
+    with pytest.raises(MegaRemoteError, match="unknown function drop_everything") as caught:
+        MegaClient(port=server.port, cmd="drop_everything").run()
+    assert caught.value.code == 1
 
 
-def test_legacy_sentinels(server: RpcServer) -> None:
-    assert MegaClient(port=server.port).run() is False
+def test_failures_raise_instead_of_looking_like_success(server: RpcServer) -> None:
+    """2014 returned 0 for "cannot connect", which reads as the success code of an add_*."""
+    with pytest.raises(ValueError, match="no command"):
+        MegaClient(port=server.port).run()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         free_port = probe.getsockname()[1]
-    assert MegaClient(port=free_port, cmd="get_instance").run() == 0
+    with pytest.raises(MegaUnavailable, match=f"cannot connect to the Mega server at 127.0.0.1:{free_port}"):
+        MegaClient(port=free_port, cmd="get_instance").run()
 
 
-def test_receive_failure_returns_empty_string() -> None:
+def test_receive_failure_raises() -> None:
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
 
@@ -109,7 +113,8 @@ def test_receive_failure_returns_empty_string() -> None:
     thread = threading.Thread(target=accept_and_hang_up)
     thread.start()
     try:
-        assert MegaClient(port=port, cmd="get_instance", timeout=2).run() == ""
+        with pytest.raises(MegaRequestFailed, match="connection closed"):
+            MegaClient(port=port, cmd="get_instance", timeout=2).run()
     finally:
         thread.join(5)
         listener.close()
@@ -129,7 +134,8 @@ def test_non_literal_reply_is_not_evaluated(tmp_path: Any) -> None:
     thread = threading.Thread(target=evil_server)
     thread.start()
     try:
-        assert MegaClient(port=port, cmd="get_instance", timeout=2).run() == ""
+        with pytest.raises(MegaRequestFailed, match="not a Python literal"):
+            MegaClient(port=port, cmd="get_instance", timeout=2).run()
     finally:
         thread.join(5)
         listener.close()
@@ -140,7 +146,8 @@ def test_token_is_sent(monkeypatch: pytest.MonkeyPatch) -> None:
     srv = RpcServer(FUNCTIONS, host="127.0.0.1", port=0, token="tok")
     srv.start()
     try:
-        assert MegaClient(port=srv.port, cmd="stat_failover_record").run("1")["MESSAGE"] == "bad or missing token"
+        with pytest.raises(MegaRemoteError, match="bad or missing token"):
+            MegaClient(port=srv.port, cmd="stat_failover_record").run("1")
         monkeypatch.setattr(setting, "MEGA_TOKEN", "tok")
         assert MegaClient(port=srv.port, cmd="stat_failover_record").run("1") is True
     finally:
