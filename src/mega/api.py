@@ -52,8 +52,10 @@ def service() -> Any:
 
 def _logged(name: str, model: Any, outcome: Any, started: float, exc: BaseException | None) -> None:
     elapsed = (time.perf_counter() - started) * 1000
-    if exc is None or isinstance(exc, MegaError):
-        log.info("%s model=%s code=%s %.1fms%s", name, model, outcome, elapsed, f" ({exc})" if exc else "")
+    if exc is None:
+        log.info("%s model=%s code=%s %.1fms", name, model, outcome, elapsed)
+    elif isinstance(exc, MegaError):
+        log.warning("%s model=%s code=%s %.1fms: %s", name, model, outcome, elapsed, exc)
     else:
         log.error("%s model=%s failed: %s", name, model, exc, exc_info=exc)
 

@@ -90,10 +90,27 @@ class Service(GroupCases):
         host = _host(ip)
         fields = parse_fields(ServerFields, dict(args)).given()
         with self.write() as s:
-            if repo.find_server(session=s, ip=host) is not None:
+            found = repo.find_server(session=s, ip=host)
+            if found is not None and found.stat != OFFLINE:
                 raise Conflict(f"server {host} already exists")
+            if found is not None:  # deleted before (soft): bring it back with the new fields
+                return self._revive(s, found, fields, lambda: repo.server_dict(session=s, server_id=found.id))
             server = self._new_server(s, host, fields)
             return repo.server_dict(session=s, server_id=server.id)
+
+    def _revive(self, s: Session, obj: Any, fields: dict[str, Any], show: Any) -> dict[str, Any]:
+        before = repo.snapshot(obj)
+        if "owner" in fields:
+            obj.owner_id = repo.resolve_owner(session=s, ref=fields.pop("owner"))
+        if "business" in fields:
+            obj.business_id = repo.resolve_business(session=s, ref=fields.pop("business"))
+        for key, value in fields.items():
+            setattr(obj, key, value)
+        obj.stat = fields.get("stat", ONLINE)
+        if "online_date" not in fields:
+            obj.online_date = repo.now()
+        repo.log_change(session=s, action="revive", obj=obj, before=before)
+        return show()
 
     def _new_server(self, s: Session, host: str, fields: dict[str, Any]) -> Server:
         server = Server(
@@ -173,8 +190,17 @@ class Service(GroupCases):
         ep = _endpoint(ip, port)
         fields = parse_fields(InstanceFields, dict(args)).given()
         with self.write() as s:
-            if repo.find_instance(session=s, endpoint=ep) is not None:
+            found = repo.find_instance(session=s, endpoint=ep)
+            if found is not None and found.stat != OFFLINE:
                 raise Conflict(f"instance {ep} already exists")
+            if found is not None:
+                refs = self._instance_refs(s, ep, fields, current=found)
+                plain = {k: v for k, v in fields.items() if k not in ("owner", "business", "role", "master")}
+                server = self._server_for(s, ep.host)
+                if server.stat == OFFLINE:
+                    self._revive(s, server, {}, lambda: None)
+                return self._revive(s, found, {**plain, **refs},
+                                    lambda: repo.instance_dict(session=s, instance_id=found.id))
             inst = self._new_instance(s, ep, fields)
             return repo.instance_dict(session=s, instance_id=inst.id)
 
@@ -290,8 +316,11 @@ class Service(GroupCases):
                         inst = self._new_instance(s, ep, {})
                 except IntegrityError:
                     inst = repo.require_instance(session=s, endpoint=ep)
-            if repo.find_database(session=s, instance_id=inst.id, name=name) is not None:
+            found = repo.find_database(session=s, instance_id=inst.id, name=name)
+            if found is not None and found.stat != OFFLINE:
                 raise Conflict(f"database {name!r} already exists on {ep}")
+            if found is not None:
+                return self._revive(s, found, fields, lambda: repo.database_dict(session=s, database_id=found.id))
             database = Database(
                 instance_id=inst.id,
                 name=name,
@@ -434,6 +463,20 @@ class Service(GroupCases):
         else:
             outcome = self.failover(group["name"], target, force=kind == "force")
         return int(outcome.record_id)
+
+    def retire_group(self, group: str) -> None:
+        """Take an HA group and its instances offline (``sandbox down``); unknown groups are ignored."""
+        try:
+            members = self.get_group(group)["members"]
+        except NotFound:
+            return
+        self.del_group(group)
+        for text in members:
+            ep = parse_endpoint(text)
+            try:
+                self.del_instance(ep.host, ep.port)
+            except (Conflict, NotFound) as exc:
+                log.warning("sandbox down: %s stays online: %s", text, exc)
 
     def register_topology(self, group: str, primary: str, replicas: list[str], *, db_type: str = "MariaDB",
                           version: str = "") -> dict[str, Any]:

@@ -105,6 +105,8 @@ class GroupCases:
                 return
             before = repo.snapshot(group)
             group.stat = 0
+            # Its instances are free to join another group; the records keep the history.
+            s.execute(delete(HaGroupMember).where(HaGroupMember.group_id == group.id))
             repo.log_change(session=s, action="delete", obj=group, before=before)
 
     def set_promotion_rule(self, name: Any, member: Any, rule: Any) -> dict[str, Any]:

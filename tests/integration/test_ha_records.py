@@ -105,3 +105,10 @@ def test_failover_records(svc: Service) -> None:
     assert api.get_failover_records("nope") == ([], 1)
     assert api.get_failover_record(999999) == (None, 1)
     assert api.get_failover_record("x") == (None, 2)
+
+
+def test_deleted_group_releases_its_instances(svc: Service) -> None:
+    topology()
+    assert api.del_ha_group("g") == 0
+    assert api.add_ha_group("g2", "10.0.0.1:3306", group_members=["10.0.0.2:3306"]) == 0
+    assert api.get_ha_group("g2")[0]["members"] == ["10.0.0.1:3306", "10.0.0.2:3306"]

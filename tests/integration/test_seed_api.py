@@ -251,3 +251,18 @@ def test_every_mutation_is_logged(svc: Service) -> None:
     assert [r["action"] for r in rows] == ["delete", "update", "create"]
     assert rows[1]["before"]["name"] == "10.0.0.1" and rows[1]["after"]["name"] == "renamed"
     assert rows[0]["after"] is None and rows[0]["before"]["stat"] == 1
+
+
+def test_add_after_delete_brings_the_row_back(svc: Service) -> None:
+    api.add_database("app", "10.0.0.1", 3306)
+    api.del_database("10.0.0.1", 3306, "app")
+    api.del_instance("10.0.0.1", 3306)
+    api.del_server("10.0.0.1")
+    assert api.add_instance("10.0.0.1", 3306, instance_name="back") == 0
+    row = api.get_instance(ip="10.0.0.1")[0]
+    assert (row["stat"], row["name"]) == (1, "back")
+    assert api.get_server(ip="10.0.0.1")[0]["stat"] == 1
+    assert api.add_database("app", "10.0.0.1", 3306) == 0
+    assert api.add_database("app", "10.0.0.1", 3306) == 3  # online again: a real duplicate
+    assert len(api.get_all_instance()[0]) == 1
+    assert [r["action"] for r in svc.list_changes(object_type="instance")][0] == "revive"

@@ -44,6 +44,9 @@ def cli_errors() -> Iterator[None]:
     """Turn Mega errors into one red line and an exit status (2 invalid, 3 not found, 4 conflict)."""
     from mega import context
 
+    from pydantic import ValidationError
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
     try:
         with context.acting_as(f"cli:{_user()}"):
             yield
@@ -51,6 +54,21 @@ def cli_errors() -> Iterator[None]:
         code = code_of(exc)
         typer.secho(f"error ({code.name.lower().replace('_', ' ')}): {exc}", fg="red", err=True)
         raise typer.Exit(EXIT_FOR_CODE.get(code, 1)) from None
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '?'}: "
+                             f"{'unknown setting' if e['type'] == 'extra_forbidden' else e['msg']}"
+                             for e in exc.errors())
+        typer.secho(f"error: bad settings (MEGA_* variables or --config file): {problems}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    except FileNotFoundError as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    except ArgumentError as exc:
+        typer.secho(f"error: MEGA_DB_URL is not a usable database URL: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    except OperationalError as exc:
+        typer.secho(f"error: cannot use the inventory store: {exc.orig}", fg="red", err=True)
+        raise typer.Exit(1) from None
 
 
 def _user() -> str:

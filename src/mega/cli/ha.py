@@ -124,10 +124,46 @@ def sandbox_up(
                f"HA group {name!r} registered; data in {box.directory}")
 
 
+NAME = Annotated[str, typer.Option("--name", help="Sandbox name (as given to `sandbox up`).")]
+DIR = Annotated[Optional[str], typer.Option("--dir", help="Its directory, if `sandbox up` was given --dir.")]
+NODE = Annotated[int, typer.Option("--node", help="Node number (1 = the first primary).")]
+
+
+def _load(name: str, directory: str | None) -> Any:
+    from mega import sandbox as sb
+    from mega.errors import NotFound
+
+    try:
+        return sb.load(name, directory)
+    except NotFound as exc:
+        raise NotFound(f"{exc} (if `sandbox up` was given --dir, pass the same --dir)") from None
+
+
+@sandbox.command("start")
+def sandbox_start(name: NAME = "sandbox", directory: DIR = None, node: NODE = 1) -> None:
+    """Start one stopped or killed node again (its data directory is kept)."""
+    run(lambda: _load(name, directory).start(node, progress=_say))
+    typer.echo(f"sandbox {name}: node {node} started")
+
+
+@sandbox.command("stop")
+def sandbox_stop(name: NAME = "sandbox", directory: DIR = None, node: NODE = 1) -> None:
+    """Shut one node down cleanly."""
+    run(lambda: _load(name, directory).stop(node))
+    typer.echo(f"sandbox {name}: node {node} stopped")
+
+
+@sandbox.command("kill")
+def sandbox_kill(name: NAME = "sandbox", directory: DIR = None, node: NODE = 1) -> None:
+    """SIGKILL one node (a crash, for trying failover)."""
+    run(lambda: _load(name, directory).kill(node))
+    typer.echo(f"sandbox {name}: node {node} killed")
+
+
 @sandbox.command("status")
 def sandbox_status(
-    name: Annotated[str, typer.Option("--name")] = "sandbox",
-    directory: Annotated[Optional[str], typer.Option("--dir")] = None,
+    name: NAME = "sandbox",
+    directory: DIR = None,
     json: JSON = False,
 ) -> None:
     """Each node: process, reachability, read_only, what it replicates from, GTID position."""
@@ -135,18 +171,15 @@ def sandbox_status(
 
     from mega import sandbox as sb
 
-    rows = run(lambda: sb.status(name, directory))
+    rows = run(lambda: _load(name, directory).status())
     emit([{k: (str(v) if not isinstance(v, (int, float, bool, type(None), str)) else v)
            for k, v in asdict(r).items()} for r in rows], json)
 
 
 @sandbox.command("down")
-def sandbox_down(
-    name: Annotated[str, typer.Option("--name")] = "sandbox",
-    directory: Annotated[Optional[str], typer.Option("--dir")] = None,
-) -> None:
-    """Stop every node and remove the sandbox's directory (the inventory keeps the history)."""
-    from mega import sandbox as sb
-
-    run(lambda: sb.down(name, directory))
-    typer.echo(f"sandbox {name}: stopped and removed")
+def sandbox_down(name: NAME = "sandbox", directory: DIR = None) -> None:
+    """Stop every node, remove the directory, take the group and its instances offline (history stays)."""
+    box = run(lambda: _load(name, directory))
+    run(lambda: box.down())
+    run(lambda: State.service().retire_group(name))
+    typer.echo(f"sandbox {name}: stopped and removed; HA group {name!r} and its instances are offline")

@@ -11,7 +11,7 @@ from mega.cli.common import State, emit, run, seed_args
 JSON = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 STAT = Annotated[int, typer.Option("--stat", help="0 all, 1 online, 2 offline.")]
 COUNT = Annotated[int, typer.Option("--count", help="At most N rows (0: all).")]
-PORT = Annotated[int, typer.Argument(help="Instance port.")]
+PORT = Annotated[Optional[int], typer.Argument(help="Instance port (or give IP as HOST:PORT; default 3306).")]
 
 servers = typer.Typer(help="Servers (hosts).", no_args_is_help=True)
 instances = typer.Typer(help="MySQL/MariaDB instances (host:port).", no_args_is_help=True)
@@ -28,6 +28,16 @@ GROUP_COLS = ("id", "name", "master", "members", "wvip", "rvip", "type", "stat",
 
 def _svc():  # type: ignore[no-untyped-def]
     return State.service()
+
+
+def _at(ip: str, port: int | None) -> tuple[str, int]:
+    """``IP PORT`` or ``HOST:PORT`` (``[v6]:port``) as (host, port)."""
+    if port is not None:
+        return ip, port
+    from mega.domain.address import parse_endpoint
+
+    ep = run(lambda: parse_endpoint(ip, default_port=3306))
+    return ep.host, ep.port
 
 
 # --- servers --------------------------------------------------------------------------------
@@ -93,14 +103,15 @@ def instance_list(stat: STAT = 0, count: COUNT = 0, json: JSON = False) -> None:
 
 
 @instances.command("show")
-def instance_show(ip: str, port: PORT = 3306, json: JSON = False) -> None:
-    emit(run(lambda: _svc().get_instance(ip, port)), json)
+def instance_show(ip: str, port: PORT = None, json: JSON = False) -> None:
+    host, port = _at(ip, port)
+    emit(run(lambda: _svc().get_instance(host, port)), json)
 
 
 @instances.command("add")
 def instance_add(
     ip: str,
-    port: PORT,
+    port: PORT = None,
     name: Optional[str] = None,
     level: Optional[int] = None,
     business: Optional[str] = None,
@@ -113,14 +124,15 @@ def instance_add(
     online: Optional[str] = None,
     json: JSON = False,
 ) -> None:
+    host, port = _at(ip, port)
     args = _instance_args(name, level, business, owner, db_type, ha_type, role, master, version, online)
-    emit(run(lambda: _svc().add_instance(ip, port, args)), json)
+    emit(run(lambda: _svc().add_instance(host, port, args)), json)
 
 
 @instances.command("mod")
 def instance_mod(
     ip: str,
-    port: PORT,
+    port: PORT = None,
     name: Optional[str] = None,
     level: Optional[int] = None,
     business: Optional[str] = None,
@@ -134,14 +146,16 @@ def instance_mod(
     stat: Optional[int] = None,
     json: JSON = False,
 ) -> None:
+    host, port = _at(ip, port)
     args = _instance_args(name, level, business, owner, db_type, ha_type, role, master, version, online, stat)
-    emit(run(lambda: _svc().mod_instance(ip, port, args)), json)
+    emit(run(lambda: _svc().mod_instance(host, port, args)), json)
 
 
 @instances.command("del")
-def instance_del(ip: str, port: PORT) -> None:
-    run(lambda: _svc().del_instance(ip, port))
-    typer.echo(f"instance {ip}:{port} is offline")
+def instance_del(ip: str, port: PORT = None) -> None:
+    host, port = _at(ip, port)
+    run(lambda: _svc().del_instance(host, port))
+    typer.echo(f"instance {ip if port is None else f'{host}:{port}'} is offline")
 
 
 # --- databases ------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ def serve() -> None:
         cfg = settings()
         logging.basicConfig(level=cfg.log_level.upper(), stream=sys.stderr,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         try:
             run_serve(cfg, ready=lambda where: typer.echo(f"mega: RPC listening on {where}", err=True))
         except OSError as exc:
@@ -57,7 +58,12 @@ def db_upgrade() -> None:
     from mega.inventory.db import Store, current_revision
 
     with cli_errors():
-        store = Store(settings().db_url)
+        url = settings().db_url
+        if url.startswith("sqlite:///"):
+            from pathlib import Path
+
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        store = Store(url)
         store.upgrade()
         typer.echo(f"inventory schema at revision {current_revision(store.engine)}")
 
@@ -92,6 +98,7 @@ def call(
         pos, kw = parse_args(args) if args.strip() else ((), {})
     except RequestError as exc:
         fail(f"bad arguments: {exc}", 2)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
     with cli_errors():
         State.service()
         result = functions[func](*pos, **kw)

@@ -59,7 +59,8 @@ def run_failover(ctx: Context) -> str:
     if not lost_replicas:
         ctx.lost = [x for x in ctx.lost if x["endpoint"] != str(old)]
         ctx.rec.note("old primary", f"{old} needs `mega ha rejoin {ctx.view.name} {old}` once it is back")
-    return (f"{chosen} is the primary (was {old}, dead)"
+    how = "fenced" if old_member is not None and old_member.snap is not None else "dead"
+    return (f"{chosen} is the primary (was {old}, {how})"
             + (f"; lost: {', '.join(x['endpoint'] for x in lost_replicas)}" if lost_replicas else ""))
 
 

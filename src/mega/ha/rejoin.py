@@ -62,8 +62,11 @@ def run_rejoin(ctx: Context) -> str:
         if not ok:
             raise Failed(f"{target} points at {primary} but does not replicate: {seen}")
         pos = live.gtid(conns, primary)
-        if not live.wait_applied(conns, target, pos, rec, step, s.catchup_timeout):
-            step.say(f"still catching up to {pos}")
+        caught_up = live.wait_applied(conns, target, pos, rec, step, s.catchup_timeout)
+        ok, seen = live.wait_io_running(conns, target, rec, 1)
+        if not ok:
+            raise Failed(f"{target} started replicating from {primary}, then stopped: {seen}")
+        step.say(f"caught up to {pos}" if caught_up else f"replicating, still catching up to {pos}")
     with rec.step("inventory") as step:
         ctx.inventory.set_topology(ctx.view.name, str(primary), [str(target)])
         step.say(f"{target} replicates from {primary}")

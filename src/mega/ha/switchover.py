@@ -78,6 +78,8 @@ def _choose(ctx: Context, primary: Member) -> Endpoint:
                 # It cannot follow any primary (strict mode stops it at the next conflicting GTID):
                 # leave it as it was and report it, as failover does.
                 ctx.lose(c.endpoint, "; ".join(c.reasons))
+        if ctx.target == primary.endpoint:
+            raise Abort(f"{ctx.target} is already the primary of {ctx.view.name!r}")
         if ctx.target is not None:
             reasons = ranking.why_not(str(ctx.target))
             chosen = next((c for c in ranking.candidates if c.endpoint == str(ctx.target)), None)

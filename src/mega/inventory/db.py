@@ -31,8 +31,9 @@ def make_engine(url: str) -> Engine:
         # A local file: no ping needed; enough pooled connections for every RPC thread.
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         kwargs["pool_size"], kwargs["max_overflow"] = 16, 48
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(parsed.database).parent if parsed.database and parsed.database != ":memory:" else None
+        if folder is not None and not folder.is_dir():
+            raise StoreUnavailable(f"cannot open the SQLite store {parsed.database}: folder {folder} does not exist")
         engine = create_engine(parsed, **kwargs)
         _sqlite_setup(engine)
         return engine
