@@ -73,3 +73,24 @@ def test_call_and_funcs(mega, tmp_path: Path) -> None:  # type: ignore[no-untype
     assert mega("call", "no_such_function", ok=False).returncode == 2
     names = mega("funcs").stdout
     assert "add_database(db, ip, port, **args)" in names and "update_ha_info(new_master, old_master)" in names
+
+
+def test_call_explains_a_failure_on_stderr(mega) -> None:  # type: ignore[no-untyped-def]
+    out = mega("call", "add_server", "'10.0.0.256'")
+    assert out.stdout.strip() == "2" and "not a valid IPv4 address" in out.stderr
+
+
+def test_bad_settings_are_one_line(mega, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    env = {**os.environ, "MEGA_DB_URL": "sqlite:////nonexistent-dir/x.db"}
+    out = subprocess.run([MEGA, "server", "list"], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0 and "folder /nonexistent-dir does not exist" in out.stderr
+    assert not Path("/nonexistent-dir").exists() and "Traceback" not in out.stderr
+    env = {**os.environ, "MEGA_RPC_ADDR": "nonsense"}
+    out = subprocess.run([MEGA, "server", "list"], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "rpc_addr" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_instance_commands_take_host_port(mega) -> None:  # type: ignore[no-untyped-def]
+    mega("instance", "add", "10.0.0.4:3307")
+    assert json.loads(mega("instance", "show", "10.0.0.4:3307", "--json").stdout)["port"] == 3307
+    assert json.loads(mega("instance", "show", "10.0.0.4", "3307", "--json").stdout)["port"] == 3307
