@@ -56,3 +56,37 @@ def test_update_ha_info_over_rpc_moves_roles_and_group(tmp_path: Path) -> None:
         # Stopping and starting the service keeps it all: it was committed, not cached.
     with MegaServe(tmp_path) as m2:
         assert rpc(m2, "get_ha_group", "'jjjj'")[0]["master"] == "1.1.1.112:23"
+
+
+def test_twenty_concurrent_rpc_adds_one_wins(tmp_path: Path) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    with MegaServe(tmp_path) as m:
+        barrier = threading.Barrier(20)
+
+        def add(_: int) -> object:
+            client = MegaClient(host="127.0.0.1", port=m.port, cmd="add_server")
+            barrier.wait()
+            try:
+                return client.run(func_args="'10.20.30.40',server_name='race'")
+            finally:
+                client.close()
+
+        with ThreadPoolExecutor(20) as pool:
+            codes = sorted(pool.map(add, range(20)))
+        assert codes == [0] + [3] * 19
+        rows, code = rpc(m, "get_all_server")
+        assert code == 0 and [r["ip"] for r in rows] == ["10.20.30.40"]
+
+
+def test_token_protects_the_service(tmp_path: Path) -> None:
+    import pytest
+
+    from mega_client.sender import MegaRemoteError
+
+    with MegaServe(tmp_path, token="s3cret") as m:
+        with pytest.raises(MegaRemoteError, match="bad or missing token"):
+            MegaClient(host="127.0.0.1", port=m.port, cmd="add_server", token="wrong").run("'10.0.0.1'")
+        assert MegaClient(host="127.0.0.1", port=m.port, cmd="add_server", token="s3cret").run("'10.0.0.1'") == 0
+        assert "s3cret" not in m.log.read_text()

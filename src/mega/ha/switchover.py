@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from mega.domain.address import Endpoint
+from mega.domain.address import Endpoint, parse_endpoint
 from mega.domain.candidates import rank
 from mega.domain.gtid import GtidPosition
 from mega.errors import LiveServerError
@@ -89,7 +89,7 @@ def _choose(ctx: Context, primary: Member) -> Endpoint:
             raise Abort("no replica can become the primary: "
                         + "; ".join(f"{c.endpoint}: {', '.join(c.reasons)}" for c in ranking.candidates)
                         if ranking.candidates else f"{primary.key} has no replicas")
-        target = ctx.target or Endpoint(*_split(ranking.chosen.endpoint))  # type: ignore[union-attr]
+        target = ctx.target or parse_endpoint(ranking.chosen.endpoint)  # type: ignore[union-attr]
         member = ctx.view.member(target)
         assert member is not None and member.link is not None
         if not member.link.io_running:
@@ -99,13 +99,6 @@ def _choose(ctx: Context, primary: Member) -> Endpoint:
             if m.snap is None:
                 step.say(f"{m.key} is unreachable: it will be lost")
         return target
-
-
-def _split(text: str) -> tuple[str, int]:
-    from mega.domain.address import parse_endpoint
-
-    ep = parse_endpoint(text)
-    return ep.host, ep.port
 
 
 def _demote(ctx: Context, old: Endpoint) -> GtidPosition:
