@@ -40,7 +40,7 @@ MEGA = str(Path(sys.executable).with_name("mega"))
 def outage(report: WriterReport, start: float, end: float) -> float:
     """The longest gap between two acknowledged inserts that overlaps [start, end]."""
     t = report.ack_times
-    gaps = [b - a for a, b in zip(t, t[1:]) if b >= start and a <= end]
+    gaps = [b - a for a, b in zip(t, t[1:], strict=False) if b >= start and a <= end]
     return max(gaps, default=0.0)
 
 

@@ -7,9 +7,9 @@ really stops it (error 1290), as it would stop an application.
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import tempfile
-import itertools
 import threading
 import time
 from collections import Counter
@@ -290,7 +290,7 @@ class WriterReport:
     def max_gap(self) -> float:
         """The longest time between two acknowledged inserts (the write outage the client saw)."""
         t = self.ack_times
-        return max((b - a for a, b in zip(t, t[1:])), default=0.0)
+        return max((b - a for a, b in zip(t, t[1:], strict=False)), default=0.0)
 
     def gap_after(self, moment: float) -> float:
         """Time from ``moment`` (monotonic) to the first acknowledged insert after it."""

@@ -1,8 +1,10 @@
 # The specification's own test case (mega-api.md, "测试用例"), ported to Python 3 syntax only:
 # dict.iteritems() -> dict.items(), print statement -> print().
 import time
+
 from mega_client import sender
 from mega_client.setting import MEGA_HOST
+
 format='%Y-%m-%d %X'
 now=time.strftime(format, time.localtime())
 

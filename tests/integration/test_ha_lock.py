@@ -52,8 +52,8 @@ def test_concurrent_acquire_one_wins(svc: Service, group: dict) -> None:
 
 def test_expired_lock_is_taken_over_and_its_record_closed(svc: Service, group: dict) -> None:
     rid = svc.add_record(group["id"], "switchover", "a", "b", kind="switchover")
-    lock.acquire(svc.store, group_id=group["id"], group_name="g", operation="switchover", holder="dead", ttl=60)
-    lock.attach_record(svc.store, group_id=group["id"], holder="dead", record_id=rid)
+    lock.acquire(svc.store, group_id=group["id"], group_name="g", operation="switchover", holder="dead", ttl=60,
+                 record_id=rid)
     with svc.store.write() as s:
         s.execute(update(OperationLock).values(expires_at=datetime.now() - timedelta(seconds=1)))
     lock.acquire(svc.store, group_id=group["id"], group_name="g", operation="failover", holder="alive", ttl=60)

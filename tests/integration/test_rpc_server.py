@@ -103,7 +103,7 @@ class Conn:
                     return True
         except ConnectionResetError:
             return True
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             return False
 
     def close(self) -> None:

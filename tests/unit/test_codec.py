@@ -386,7 +386,6 @@ def test_codec_is_stdlib_only() -> None:
 def test_no_eval_or_exec_in_rpc_code() -> None:
     import mega.rpc.server
     import mega_client.sender
-
     from mega.rpc import literals
 
     for module in (codec, literals, mega.rpc.server, mega_client.sender):

@@ -42,10 +42,10 @@ def settings() -> Any:
 @contextmanager
 def cli_errors() -> Iterator[None]:
     """Turn Mega errors into one red line and an exit status (2 invalid, 3 not found, 4 conflict)."""
-    from mega import context
-
     from pydantic import ValidationError
     from sqlalchemy.exc import ArgumentError, OperationalError
+
+    from mega import context
 
     try:
         with context.acting_as(f"cli:{_user()}"):
@@ -92,9 +92,9 @@ def emit(data: Any, as_json: bool, columns: Sequence[str] | None = None) -> None
         cols = list(columns or data[0].keys())
         cells = [[_cell(row.get(c)) for c in cols] for row in data]
         widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(cols)]
-        typer.echo("  ".join(c.upper().ljust(w) for c, w in zip(cols, widths)).rstrip())
+        typer.echo("  ".join(c.upper().ljust(w) for c, w in zip(cols, widths, strict=True)).rstrip())
         for r in cells:
-            typer.echo("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
+            typer.echo("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
         return
     if isinstance(data, dict):
         width = max((len(k) for k in data), default=0)

@@ -169,7 +169,6 @@ def sandbox_status(
     """Each node: process, reachability, read_only, what it replicates from, GTID position."""
     from dataclasses import asdict
 
-    from mega import sandbox as sb
 
     rows = run(lambda: _load(name, directory).status())
     emit([{k: (str(v) if not isinstance(v, (int, float, bool, type(None), str)) else v)

@@ -107,7 +107,9 @@ def call(
 
 @app.command()
 def changes(
-    object_type: Annotated[Optional[str], typer.Option("--type", help="server, instance, database, ha_group...")] = None,
+    object_type: Annotated[
+        Optional[str], typer.Option("--type", help="server, instance, database, ha_group...")
+    ] = None,
     object_id: Annotated[Optional[int], typer.Option("--id")] = None,
     count: int = 50,
     json: Annotated[bool, typer.Option("--json")] = False,

@@ -22,7 +22,7 @@ from mega.errors import MegaError, OperationRefused
 from mega.ha import hooks as hookmod
 from mega.ha import lock as lockmod
 from mega.ha.live import Conns
-from mega.ha.record import RecordSink, Recorder, Status
+from mega.ha.record import Recorder, RecordSink, Status
 from mega.ha.topology import GroupView, observe
 from mega.inventory.db import Store
 from mega.settings import Settings
@@ -132,7 +132,8 @@ class HaEngine:
         self.settings = settings
         self.progress = progress
 
-    def switchover(self, group: str, to: str | None = None, *, requested_by: str = "", trigger: str = "manual") -> Outcome:
+    def switchover(self, group: str, to: str | None = None, *, requested_by: str = "",
+                   trigger: str = "manual") -> Outcome:
         from mega.ha.switchover import run_switchover
 
         return self._operate("switchover", group, to, False, requested_by, trigger, run_switchover)
@@ -164,9 +165,8 @@ class HaEngine:
         status, message = Status.FAILED, "did not finish"
         try:
             with lockmod.group_lock(self.inventory.store, group_id=group["id"], group_name=group["name"],
-                                    operation=kind, ttl=self.settings.operation_timeout + 30) as holder:
-                lockmod.attach_record(self.inventory.store, group_id=group["id"], holder=holder,
-                                      record_id=rec.record_id)
+                                    operation=kind, ttl=self.settings.operation_timeout + 30,
+                                    record_id=rec.record_id):
                 rec.note("lock", f"HA group {group['name']!r} locked for this {kind}")
                 with rec.step("observe") as step:
                     view = observe(self.settings, group)

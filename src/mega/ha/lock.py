@@ -30,7 +30,8 @@ def holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:{uuid.uuid4().hex[:8]}"
 
 
-def acquire(store: Store, *, group_id: int, group_name: str, operation: str, holder: str, ttl: float) -> None:
+def acquire(store: Store, *, group_id: int, group_name: str, operation: str, holder: str, ttl: float,
+            record_id: int | None = None) -> None:
     """Take the group's lock for ``ttl`` seconds.
 
     An expired lock means its process died mid-operation: its record is closed as failed
@@ -49,13 +50,13 @@ def acquire(store: Store, *, group_id: int, group_name: str, operation: str, hol
                 s.delete(row)
             s.flush()
             s.add(OperationLock(group_id=group_id, holder=holder, operation=operation, acquired_at=now,
-                                expires_at=now + timedelta(seconds=ttl)))
+                                expires_at=now + timedelta(seconds=ttl), record_id=record_id))
     except IntegrityError:
         with store.read() as s:
             row = s.get(OperationLock, group_id)
         if row is None:  # released in between: one more try is fair
             return acquire(store, group_id=group_id, group_name=group_name, operation=operation, holder=holder,
-                           ttl=ttl)
+                           ttl=ttl, record_id=record_id)
         record = f", record {row.record_id}" if row.record_id else ""
         raise OperationRefused(
             f"HA group {group_name!r} is busy: a {row.operation} started at "
@@ -71,23 +72,18 @@ def _abandon(session: Session, row: OperationLock) -> None:
                           f"ended; its lock expired at {row.expires_at:%Y-%m-%d %H:%M:%S}. Check the topology.")
 
 
-def attach_record(store: Store, *, group_id: int, holder: str, record_id: int) -> None:
-    with store.write() as s:
-        row = s.get(OperationLock, group_id)
-        if row is not None and row.holder == holder:
-            row.record_id = record_id
-
-
 def release(store: Store, *, group_id: int, holder: str) -> None:
     with store.write() as s:
         s.execute(delete(OperationLock).where(OperationLock.group_id == group_id, OperationLock.holder == holder))
 
 
 @contextmanager
-def group_lock(store: Store, *, group_id: int, group_name: str, operation: str, ttl: float) -> Iterator[str]:
-    """Hold the group's lock for the block; yields the holder id."""
+def group_lock(store: Store, *, group_id: int, group_name: str, operation: str, ttl: float,
+               record_id: int | None = None) -> Iterator[str]:
+    """Hold the group's lock for the block (naming ``record_id`` to whoever is refused); yields the holder."""
     holder = holder_id()
-    acquire(store, group_id=group_id, group_name=group_name, operation=operation, holder=holder, ttl=ttl)
+    acquire(store, group_id=group_id, group_name=group_name, operation=operation, holder=holder, ttl=ttl,
+            record_id=record_id)
     try:
         yield holder
     finally:

@@ -22,7 +22,8 @@ def divergent(mine: GtidState, primary: GtidState) -> list[str]:
         seen = primary.seq(g.domain, g.server)
         if seen is None or seen < g.seq:
             first = (seen or 0) + 1
-            out.append(f"{g.domain}-{g.server}-{first}" + (f"..{g.domain}-{g.server}-{g.seq}" if first != g.seq else ""))
+            last = f"..{g.domain}-{g.server}-{g.seq}" if first != g.seq else ""
+            out.append(f"{g.domain}-{g.server}-{first}{last}")
     return out
 
 

@@ -71,7 +71,7 @@ def _rows(session: Session, query: Select[Any], params: dict[str, Any] | None = 
                 value = row[n]
                 if value is not None:
                     row[n] = value.isoformat(" ", "seconds")
-        out.append(dict(zip(keys, row)))
+        out.append(dict(zip(keys, row, strict=True)))
     return out
 
 

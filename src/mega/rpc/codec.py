@@ -158,7 +158,7 @@ def _read_exact(source: Source, count: int, deadline: float | None, what: str, o
                     source.settimeout(remaining)  # type: ignore[union-attr]
             try:
                 chunk = source.recv(min(count - got, 1 << 20))  # type: ignore[union-attr]
-            except (socket.timeout, TimeoutError, BlockingIOError):
+            except (TimeoutError, BlockingIOError):
                 raise _timed_out(what, offset + got) from None
         else:
             chunk = source.read(count - got)  # type: ignore[union-attr]
@@ -251,7 +251,7 @@ class FrameReader:
                     self.sock.settimeout(remaining)
             try:
                 chunk = self.sock.recv(max(self._CHUNK, min(want - len(self._buf), 1 << 20)))
-            except (socket.timeout, TimeoutError, BlockingIOError):
+            except (TimeoutError, BlockingIOError):
                 raise _timed_out(what, len(self._buf)) from None
             if not chunk:
                 if not self._buf:
@@ -364,7 +364,7 @@ def _convert(node: ast.AST, depth: int = 0) -> Any:
         return [_convert(item, depth + 1) for item in node.elts]  # type: ignore[attr-defined]
     if kind is ast.Dict:
         result = {}
-        for key, item in zip(node.keys, node.values):  # type: ignore[attr-defined]
+        for key, item in zip(node.keys, node.values, strict=True):  # type: ignore[attr-defined]
             if key is None:
                 raise _NotLiteral("**unpacking is not allowed")
             try:

@@ -160,7 +160,7 @@ class RpcServer:
         while not self._stopping.is_set():
             try:
                 conn, peer = listener.accept()
-            except (socket.timeout, TimeoutError):
+            except TimeoutError:
                 continue
             except OSError:
                 if self._stopping.is_set():
