@@ -444,8 +444,7 @@ class Service(GroupCases):
         if str(old) != group["master"]:
             raise Conflict(f"old_master {old} is not the primary of {group['name']!r} ({group['master']})")
         target = None if new_master in (None, "") else str(parse_endpoint(new_master))
-        if when not in (None, 0, "", "0", "now"):
-            raise InvalidArgument("scheduled switches are not supported: pass time=None (now)")
+        _not_scheduled(when)
         kind = (method or "auto").lower() if isinstance(method, str) or method is None else None
         if kind not in ("switchover", "online", "failover", "offline", "force", "auto"):
             raise InvalidArgument("method must be switchover|online, failover|offline, force or auto")
@@ -506,6 +505,25 @@ class Service(GroupCases):
 
 
 # -- argument helpers ---------------------------------------------------------------------------
+
+
+def _not_scheduled(when: Any) -> None:
+    """The seed's ``time``: None/0/'now', or a 'YYYY-MM-DD HH:MM:SS' that is not in the future
+    (callers pass the moment they decided to switch); a future time would be a scheduled switch."""
+    if when in (None, 0, "", "0", "now"):
+        return
+    from datetime import datetime, timedelta
+
+    from mega.inventory.inputs import DATE_FORMAT
+
+    try:
+        at = datetime.strptime(when, DATE_FORMAT) if isinstance(when, str) else None
+    except ValueError:
+        at = None
+    if at is None:
+        raise InvalidArgument(f"time must be None or 'YYYY-MM-DD HH:MM:SS', got {when!r}")
+    if at > datetime.now() + timedelta(seconds=60):
+        raise InvalidArgument(f"scheduled switches are not supported: time {when} is in the future; pass None (now)")
 
 
 def _opt_text(value: Any, what: str) -> str | None:

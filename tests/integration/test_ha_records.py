@@ -112,3 +112,14 @@ def test_deleted_group_releases_its_instances(svc: Service) -> None:
     assert api.del_ha_group("g") == 0
     assert api.add_ha_group("g2", "10.0.0.1:3306", group_members=["10.0.0.2:3306"]) == 0
     assert api.get_ha_group("g2")[0]["members"] == ["10.0.0.1:3306", "10.0.0.2:3306"]
+
+
+def test_seed_failover_refuses_before_touching_servers(svc: Service) -> None:
+    """Refusals that need no live server: each returns None and opens no record."""
+    topology()
+    assert api.failover("nope", "10.0.0.1:3306", "", "switchover", None) is None
+    assert api.failover("g", "10.0.0.2:3306", "", "switchover", None) is None  # not the primary
+    assert api.failover("g", "10.0.0.1:3306", "", "sideways", None) is None
+    assert api.failover("g", "10.0.0.1:3306", "", "switchover", "2999-01-01 00:00:00") is None  # scheduled
+    assert api.failover("g", "10.0.0.1:3306", "", "switchover", "tomorrow") is None
+    assert api.get_failover_records("g") == ([], 0)
