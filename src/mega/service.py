@@ -548,7 +548,7 @@ def _db_name(db: Any) -> str:
 
 def _need_fields(fields: dict[str, Any]) -> dict[str, Any]:
     if not fields:
-        raise InvalidArgument("nothing to change: give at least one keyword argument")
+        raise InvalidArgument("nothing to change: give at least one field")
     return fields
 
 

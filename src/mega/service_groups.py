@@ -79,7 +79,7 @@ class GroupCases:
         name = name_text(name, "group name")
         fields = parse_fields(GroupFields, dict(args)).given()
         if not fields:
-            raise InvalidArgument("nothing to change: give at least one keyword argument")
+            raise InvalidArgument("nothing to change: give at least one field")
         with self.write() as s:
             group = repo.require_group(session=s, name=name)
             before = repo.snapshot(group)

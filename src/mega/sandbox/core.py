@@ -426,7 +426,8 @@ def up(
         with ThreadPoolExecutor(max_workers=nodes) as pool:
             list(pool.map(lambda s: init_datadir(binaries, s, timeout), specs))
         box.timings["install"] = time.monotonic() - started
-        say(f"sandbox {name}: {nodes} datadirs initialised in {box.timings['install']:.2f}s under {where}")
+        plural = "s" if nodes != 1 else ""
+        say(f"sandbox {name}: {nodes} datadir{plural} initialised in {box.timings['install']:.2f}s under {where}")
         for spec in specs:
             proc = launch(binaries, spec)
             box._procs[spec.index], box.pids[spec.index] = proc, proc.pid
@@ -440,7 +441,8 @@ def up(
         box.down(timeout=10.0, remove=False)
         raise
     box.timings["up"] = time.monotonic() - started
-    say(f"sandbox {name}: up, {nodes} nodes in {box.timings['up']:.2f}s; primary {box.topology()[0]}")
+    plural = "s" if nodes != 1 else ""
+    say(f"sandbox {name}: up, {nodes} node{plural} in {box.timings['up']:.2f}s; primary {box.topology()[0]}")
     return box
 
 
