@@ -77,8 +77,8 @@ class Service(GroupCases):
 
     def list_servers(self, stat: int = 0, count: int = 0) -> list[dict[str, Any]]:
         stat, count = repo.check_stat(stat), count_arg(count)
-        with self.read() as s:
-            return repo.list_servers(session=s, stat=stat, count=count)
+        with self.store.query() as c:
+            return repo.list_servers(session=c, stat=stat, count=count)
 
     def get_server(self, ip: Any) -> dict[str, Any]:
         host = _host(ip)
@@ -178,13 +178,13 @@ class Service(GroupCases):
 
     def list_instances(self, stat: int = 0, count: int = 0) -> list[dict[str, Any]]:
         stat, count = repo.check_stat(stat), count_arg(count)
-        with self.read() as s:
-            return repo.list_instances(session=s, stat=stat, count=count)
+        with self.store.query() as c:
+            return repo.list_instances(session=c, stat=stat, count=count)
 
     def get_instance(self, ip: Any, port: Any = 3306) -> dict[str, Any]:
         ep = _endpoint(ip, port)
-        with self.read() as s:
-            return repo.instance_dict_at(session=s, endpoint=ep)
+        with self.store.query() as c:
+            return repo.instance_dict_at(session=c, endpoint=ep)
 
     def add_instance(self, ip: Any, port: Any, args: Mapping[str, Any]) -> dict[str, Any]:
         ep = _endpoint(ip, port)
@@ -292,8 +292,8 @@ class Service(GroupCases):
 
     def list_databases(self, stat: int = 0, count: int = 0) -> list[dict[str, Any]]:
         stat, count = repo.check_stat(stat), count_arg(count)
-        with self.read() as s:
-            return repo.list_databases(session=s, stat=stat, count=count)
+        with self.store.query() as c:
+            return repo.list_databases(session=c, stat=stat, count=count)
 
     def get_database(self, ip: Any, port: Any, db: Any) -> dict[str, Any]:
         ep, name = _endpoint(ip, port), _db_name(db)

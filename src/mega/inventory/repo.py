@@ -12,7 +12,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import DateTime, Select, bindparam, func, select
+from sqlalchemy import Connection, DateTime, Select, bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
 from mega import context
@@ -58,7 +58,8 @@ def _limit(query: Select[Any], count: int) -> Select[Any]:
     return query.limit(count) if count else query
 
 
-def _rows(session: Session, query: Select[Any], params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def _rows(session: Session | Connection, query: Select[Any], params: dict[str, Any] | None = None
+          ) -> list[dict[str, Any]]:
     """Plain dicts, dates as 'YYYY-MM-DD HH:MM:SS' (this is the hot path of every list call)."""
     result = session.execute(query, params)
     keys = list(result.keys())
@@ -92,7 +93,7 @@ def _server_query() -> Select[Any]:
     ).join(Owner, Owner.id == Server.owner_id)
 
 
-def list_servers(*, session: Session, stat: int = 0, count: int = 0) -> list[dict[str, Any]]:
+def list_servers(*, session: Session | Connection, stat: int = 0, count: int = 0) -> list[dict[str, Any]]:
     q = _stat_filter(_server_query(), Server.stat, stat).order_by(Server.id)
     return _rows(session, _limit(q, count))
 
@@ -150,7 +151,8 @@ def _instance_query() -> Select[Any]:
     )
 
 
-def _instance_rows(session: Session, query: Select[Any], params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def _instance_rows(session: Session | Connection, query: Select[Any], params: dict[str, Any] | None = None
+                   ) -> list[dict[str, Any]]:
     rows = _rows(session, query, params)
     for row in rows:
         mip, mport = row.pop("master_ip"), row.pop("master_port")
@@ -158,7 +160,7 @@ def _instance_rows(session: Session, query: Select[Any], params: dict[str, Any] 
     return rows
 
 
-def list_instances(*, session: Session, stat: int = 0, count: int = 0) -> list[dict[str, Any]]:
+def list_instances(*, session: Session | Connection, stat: int = 0, count: int = 0) -> list[dict[str, Any]]:
     q = _stat_filter(_instance_query(), Instance.stat, stat).order_by(Instance.id)
     return _instance_rows(session, _limit(q, count))
 
@@ -172,7 +174,7 @@ def _instance_at() -> Select[Any]:
     return _instance_query().where(Server.ip == bindparam("ip"), Instance.port == bindparam("port"))
 
 
-def instance_dict_at(*, session: Session, endpoint: Endpoint) -> dict[str, Any]:
+def instance_dict_at(*, session: Session | Connection, endpoint: Endpoint) -> dict[str, Any]:
     """The instance at ``endpoint`` as a seed dict, in one query (the RPC hot path)."""
     rows = _instance_rows(session, _instance_at(), {"ip": endpoint.host, "port": endpoint.port})
     if not rows:
@@ -230,7 +232,7 @@ def _database_query() -> Select[Any]:
     )
 
 
-def list_databases(*, session: Session, stat: int = 0, count: int = 0) -> list[dict[str, Any]]:
+def list_databases(*, session: Session | Connection, stat: int = 0, count: int = 0) -> list[dict[str, Any]]:
     q = _stat_filter(_database_query(), Database.stat, stat).order_by(Database.id)
     return _rows(session, _limit(q, count))
 
