@@ -215,6 +215,26 @@ def test_rejoin_refuses_an_old_primary_with_transactions_nobody_received(fresh: 
     assert c.svc.get_group(c.group)["master"] == c.key(new)
 
 
+def test_failover_keeps_a_delayed_replica_that_received_nothing_extra(fresh: Cluster) -> None:
+    """A delayed replica that holds nothing the new primary lacks follows it at once, delay kept."""
+    c = fresh
+    c.sql(3, "STOP SLAVE")
+    c.sql(3, "CHANGE MASTER TO MASTER_DELAY=3600")
+    c.sql(3, "START SLAVE")
+    insert_rows(c, 1, 1, 5)
+    assert wait_gtid(c.box, 2, gtid(c.box, 1), 10)
+    c.box.kill(1)
+    started = time.monotonic()
+    done = c.svc.failover(c.group)
+    assert done.status == "Y" and done.new_primary == c.key(2) and not done.lost, (done.message, done.lost)
+    assert time.monotonic() - started < 5  # it did not wait an hour (or catchup_timeout) for the delay
+    st = slave_status(c.box, 3)
+    assert (int(st["Master_Port"]), int(st["SQL_Delay"])) == (c.ep(2).port, 3600), st
+    assert st["Slave_IO_Running"] == "Yes" and st["Slave_SQL_Running"] == "Yes", st
+    rec = assert_record(c.svc, done.record_id, "Y", "re-point replica")
+    assert any("has everything it received" in d["content"] for d in rec["details"]), steps(rec)
+
+
 # ---- 4. a candidate whose SQL thread is behind applies its relay log first ---------------------
 
 
