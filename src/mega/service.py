@@ -127,9 +127,12 @@ class Service(GroupCases):
         return server
 
     def _server_for(self, s: Session, host: str) -> Server:
-        """The server ``host``, created with defaults when missing (race-safe)."""
+        """The server ``host``, created with defaults when missing (race-safe), online again when it
+        was deleted: an online instance never sits on an offline server."""
         server = repo.find_server(session=s, ip=host)
         if server is not None:
+            if server.stat == OFFLINE:
+                self._revive(s, server, {}, lambda: None)
             return server
         try:
             with s.begin_nested():
@@ -196,9 +199,7 @@ class Service(GroupCases):
             if found is not None:
                 refs = self._instance_refs(s, ep, fields, current=found)
                 plain = {k: v for k, v in fields.items() if k not in ("owner", "business", "role", "master")}
-                server = self._server_for(s, ep.host)
-                if server.stat == OFFLINE:
-                    self._revive(s, server, {}, lambda: None)
+                self._server_for(s, ep.host)
                 return self._revive(s, found, {**plain, **refs},
                                     lambda: repo.instance_dict(session=s, instance_id=found.id))
             inst = self._new_instance(s, ep, fields)
@@ -310,6 +311,9 @@ class Service(GroupCases):
         _same_place(fields, ep, name)
         with self.write() as s:
             inst = repo.find_instance(session=s, endpoint=ep)
+            if inst is not None and inst.stat == OFFLINE:  # a database brings its instance back online
+                self._server_for(s, ep.host)
+                self._revive(s, inst, {}, lambda: None)
             if inst is None:
                 try:
                     with s.begin_nested():

@@ -321,6 +321,33 @@ def test_delayed_replica_is_never_chosen(fresh: Cluster) -> None:
     assert not set(written) & set(cids(c.box, 1))  # node 1 never received them: lost with node 2
 
 
+def test_switchover_leaves_a_diverged_former_primary_alone(fresh: Cluster) -> None:
+    """After a failover, the restarted old primary writes on its own: rejoin refuses it, and a later
+    switchover must not attach it either (it moves the old primary's replicas only)."""
+    c = fresh
+    insert_rows(c, 1, 1, 3)
+    assert wait_gtid(c.box, 2, gtid(c.box, 1), 10) and wait_gtid(c.box, 3, gtid(c.box, 1), 10)
+    c.box.kill(1)
+    done = c.svc.failover(c.group)
+    assert done.status == "Y", done.message
+    c.box.start(1)
+    c.sql(1, "SET GLOBAL read_only = 0")
+    insert_rows(c, 1, 500, 1)  # binlogged with server id 1, after the failover: nobody else has it
+    c.sql(1, "SET GLOBAL read_only = 1")
+    mine = gtid(c.box, 1)
+    refused = c.svc.rejoin(c.group, c.key(1))
+    assert refused.status == "aborted" and mine in refused.message, refused.message
+    primary = c.index_of(done.new_primary)
+    other = next(i for i in (2, 3) if i != primary)
+    moved = c.svc.switchover(c.group, c.key(other))
+    assert moved.status == "partial", moved.message
+    assert [x["endpoint"] for x in moved.lost] == [c.key(1)] and "rejoin" in moved.lost[0]["reason"], moved.lost
+    assert c.sql(1, "SHOW ALL SLAVES STATUS") == []  # untouched: still replicating from nobody
+    assert gtid(c.box, 1) == mine
+    rec = assert_record(c.svc, moved.record_id, "partial", "re-point replica")
+    assert any(d["target"] == c.key(1) and d["result"] == "N" for d in rec["details"]), steps(rec)
+
+
 # ---- 5. a replica with an errant transaction is excluded and named -----------------------------
 
 

@@ -76,8 +76,10 @@ def test_call_and_funcs(mega, tmp_path: Path) -> None:  # type: ignore[no-untype
 
 
 def test_call_explains_a_failure_on_stderr(mega) -> None:  # type: ignore[no-untyped-def]
-    out = mega("call", "add_server", "'10.0.0.256'")
-    assert out.stdout.strip() == "2" and "not a valid IPv4 address" in out.stderr
+    out = mega("call", "add_server", "'10.0.0.256'", ok=False)
+    assert out.returncode == 2 and out.stdout.strip() == "2" and "not a valid IPv4 address" in out.stderr
+    assert mega("call", "get_server", "ip='10.9.9.9'", ok=False).returncode == 3
+    assert mega("call", "update_ha_info", "'1.1.1.1:1','2.2.2.2:2'", ok=False).returncode == 1
 
 
 def test_bad_settings_are_one_line(mega, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

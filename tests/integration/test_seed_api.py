@@ -266,3 +266,18 @@ def test_add_after_delete_brings_the_row_back(svc: Service) -> None:
     assert api.add_database("app", "10.0.0.1", 3306) == 3  # online again: a real duplicate
     assert len(api.get_all_instance()[0]) == 1
     assert [r["action"] for r in svc.list_changes(object_type="instance")][0] == "revive"
+
+
+def test_adding_a_child_brings_its_deleted_parent_back(svc: Service) -> None:
+    api.add_server("10.9.2.1")
+    api.del_server("10.9.2.1")
+    assert api.add_instance("10.9.2.1", 3306) == 0
+    assert api.get_server(ip="10.9.2.1")[0]["stat"] == 1
+    assert api.del_server("10.9.2.1") == 3  # it has an online instance again
+    api.add_instance("10.9.2.2", 3306)
+    api.del_instance("10.9.2.2", 3306)
+    api.del_server("10.9.2.2")
+    assert api.add_database("x", "10.9.2.2", 3306) == 0
+    assert api.get_instance(ip="10.9.2.2")[0]["stat"] == 1
+    assert api.get_server(ip="10.9.2.2")[0]["stat"] == 1
+    assert api.del_instance("10.9.2.2", 3306) == 3

@@ -103,6 +103,21 @@ def call(
         State.service()
         result = functions[func](*pos, **kw)
     typer.echo(jsonlib.dumps(result, default=str, ensure_ascii=False) if json else repr(result))
+    raise typer.Exit(_exit_status(getattr(functions[func], "__seed_shape__", ""), result))
+
+
+def _exit_status(shape: str, result: object) -> int:
+    """0 when the seed result means success, else the CLI's status for its code (2, 3, 4, 1)."""
+    from mega.cli.common import EXIT_FOR_CODE
+    from mega.errors import Code
+
+    if shape in ("list", "one"):
+        code = result[1]  # type: ignore[index]
+    elif shape == "code":
+        code = result
+    else:  # bool / id: False or None is a failure whose reason went to stderr
+        return 1 if result is False or result is None else 0
+    return 0 if code == 0 else EXIT_FOR_CODE.get(Code(code), 1)
 
 
 @app.command()

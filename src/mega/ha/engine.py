@@ -113,7 +113,8 @@ class Context:
         for path in found:
             with self.rec.step(f"hook {stage}", target=path.name) as step:
                 result = hookmod.run_hook(path, env, self.settings.hook_timeout)
-                step.say(f"{path} exit {result.returncode}: {result.output or '(no output)'}")
+                output = " | ".join(line for line in result.output.splitlines() if line.strip())
+                step.say(f"{path} exit {result.returncode}: {output or '(no output)'}")
                 if not result.ok:
                     if stage == "pre":
                         raise Abort(f"pre hook {path} vetoed the operation: {result.output or result.returncode}")
@@ -157,7 +158,8 @@ class HaEngine:
             raise OperationRefused(f"{target_ep} is not a member of HA group {group['name']!r} "
                                    f"(members: {', '.join(group['members'])})")
         started = time.monotonic()
-        rec = Recorder.open(self.inventory, group_name=group["name"], kind=kind, old=group["master"],
+        old = str(target_ep) if kind == "rejoin" else group["master"]
+        rec = Recorder.open(self.inventory, group_name=group["name"], kind=kind, old=old,
                             new=str(target_ep or ""), trigger=trigger, requested_by=requested_by,
                             timeout=self.settings.operation_timeout, progress=self.progress)
         conns = Conns(self.settings)
@@ -176,8 +178,7 @@ class HaEngine:
                 ctx.hook_env = {"MEGA_GROUP": group["name"], "MEGA_OPERATION": kind,
                                 "MEGA_OLD_PRIMARY": group["master"], "MEGA_REQUESTED_BY": requested_by,
                                 "MEGA_TRIGGER": trigger}
-                ctx.run_hooks("pre")
-                message = body(ctx)
+                message = body(ctx)  # runs the pre hooks once it knows the new primary
                 status = Status.PARTIAL if ctx.lost else Status.SUCCEEDED
         except OperationRefused as exc:
             status, message = Status.ABORTED, str(exc)

@@ -25,7 +25,7 @@ def run_failover(ctx: Context) -> str:
     replicas = [m for m in ctx.view.others(old)]
     chosen = _choose(ctx, old, replicas)
     ctx.new_primary = str(chosen)
-    ctx.hook_env["MEGA_NEW_PRIMARY"] = str(chosen)
+    ctx.run_hooks("pre")
     rec, conns, s = ctx.rec, ctx.conns, ctx.settings
     if old_member is not None and old_member.snap is not None:
         _fence(ctx, old)

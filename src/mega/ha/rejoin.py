@@ -10,20 +10,28 @@ from mega.ha.engine import Abort, Context, Failed
 
 
 def divergent(mine: GtidState, primary: GtidState) -> list[str]:
-    """Ranges of GTIDs in ``mine`` that ``primary`` never had, e.g. ``['0-1-41..0-1-45']``.
+    """The GTIDs in ``mine`` that ``primary`` never had, per (domain, server).
+
+    ``gtid_binlog_state`` keeps only the last GTID of each server in each domain, and a domain's
+    sequence numbers are shared by all servers, so the exact list is not known: what is named is
+    the bound, ``d-s-a..d-s-b`` (server s's GTIDs numbered a to b, those that exist) when the
+    primary has some of server s's, or the last one when it has none.
 
     >>> divergent(GtidState.parse("0-1-45,0-2-10"), GtidState.parse("0-1-40,0-2-12"))
     ['0-1-41..0-1-45']
+    >>> divergent(GtidState.parse("0-1-10,0-3-11"), GtidState.parse("0-1-10"))
+    ['0-3-11 (and any earlier GTID of server 3 in domain 0)']
     >>> divergent(GtidState.parse("0-1-40"), GtidState.parse("0-1-40,0-2-50"))
     []
     """
     out = []
     for g in mine.gtids:
         seen = primary.seq(g.domain, g.server)
-        if seen is None or seen < g.seq:
-            first = (seen or 0) + 1
-            last = f"..{g.domain}-{g.server}-{g.seq}" if first != g.seq else ""
-            out.append(f"{g.domain}-{g.server}-{first}{last}")
+        if seen is None:
+            out.append(f"{g} (and any earlier GTID of server {g.server} in domain {g.domain})")
+        elif seen < g.seq:
+            last = f"..{g}" if seen + 1 != g.seq else ""
+            out.append(f"{g.domain}-{g.server}-{seen + 1}{last}")
     return out
 
 
@@ -41,6 +49,7 @@ def run_rejoin(ctx: Context) -> str:
     if t is None or t.snap is None:
         raise Abort(f"{target} does not answer: {t.error if t else 'not a member'}")
     ctx.new_primary = str(primary)
+    ctx.run_hooks("pre")
     with rec.step("divergence check", target=str(target)) as step:
         mine, theirs = t.snap.gtid_binlog_state or GtidState(), p.snap.gtid_binlog_state or GtidState()
         extra = divergent(mine, theirs)

@@ -24,7 +24,7 @@ def run_switchover(ctx: Context) -> str:
     primary = _check_primary(ctx, old)
     candidate = _choose(ctx, primary)
     ctx.new_primary = str(candidate)
-    ctx.hook_env["MEGA_NEW_PRIMARY"] = str(candidate)
+    ctx.run_hooks("pre")
     rec, conns, s = ctx.rec, ctx.conns, ctx.settings
     with rec.step("pre-sync", target=str(candidate)) as step:
         pos = primary.snap.gtid_binlog_pos or GtidPosition()  # type: ignore[union-attr]
@@ -187,6 +187,16 @@ def _repoint_all(ctx: Context, old: Endpoint, candidate: Endpoint, final: GtidPo
                 ctx.lose(m.endpoint, f"unreachable: {m.error}")
                 step.result = "N"
                 step.say("unreachable, left as it was")
+                continue
+            if m.source != old:
+                # Not one of the old primary's replicas (e.g. a former primary that never rejoined):
+                # moving it could attach a diverged server; only `mega ha rejoin` does that, after
+                # its divergence check.
+                where = f"replicates from {m.source}" if m.source else "replicates from nobody"
+                ctx.lose(m.endpoint, f"not a replica of {old} ({where}): left as it was; "
+                                     f"use `mega ha rejoin {ctx.view.name} {m.key}`")
+                step.result = "N"
+                step.say(f"{where}: left as it was (rejoin it after a divergence check)")
                 continue
             try:
                 if _delayed(m):
