@@ -174,6 +174,10 @@ class HaEngine:
                     view = observe(self.settings, group)
                     for m in view.members:
                         step.say(_member_line(m))
+                mysql = [m.key for m in view.members if m.snap is not None and not m.snap.dialect.is_mariadb]
+                if mysql:
+                    raise Abort(f"{', '.join(mysql)} run MySQL: live {kind} is implemented for MariaDB 10.6+ only "
+                                "(MySQL statements exist in mega.mysql.dialect, the engine does not use them yet)")
                 ctx = Context(self.settings, self.inventory, rec, conns, view, group, target_ep, force)
                 ctx.hook_env = {"MEGA_GROUP": group["name"], "MEGA_OPERATION": kind,
                                 "MEGA_OLD_PRIMARY": group["master"], "MEGA_REQUESTED_BY": requested_by,
