@@ -282,16 +282,6 @@ class GroupCases:
             if new_master is not None:
                 record.new_master = new_master
 
-    def update_record(self, record_id: int, **values: Any) -> None:
-        """Set descriptive fields of a running record (candidates, lost, message, new_master)."""
-        with self.write() as s:
-            record = s.get(FailoverRecord, record_id)
-            if record is None:
-                raise NotFound(f"no failover record {record_id}")
-            for key, value in values.items():
-                if key in ("candidates", "lost"):
-                    value = json.dumps(value, default=str)
-                setattr(record, key, value)
 
     def list_records(self, group_name: Any = None, count: int = 0) -> list[dict[str, Any]]:
         count = count_arg(count)
@@ -350,5 +340,3 @@ def _time_used(value: Any) -> float:
     if result != result or result < 0 or result == float("inf"):
         raise InvalidArgument(f"time_used must be a finite number >= 0, got {value!r}")
     return result
-
-

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -127,7 +126,3 @@ def run(fn: Callable[[], Any]) -> Any:
 def fail(message: str, status: int = 2) -> None:
     typer.secho(f"error: {message}", fg="red", err=True)
     raise typer.Exit(status)
-
-
-def stdout_is_tty() -> bool:
-    return sys.stdout.isatty()

@@ -13,8 +13,6 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-STAGES = ("pre", "post-success", "post-failure")
-
 
 @dataclass(frozen=True)
 class HookResult:

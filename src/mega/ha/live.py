@@ -7,7 +7,6 @@ and says what it did on the current step, so the record shows the SQL and its ta
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from pymysql.connections import Connection
 
@@ -146,7 +145,3 @@ def wait_io_running(conns: Conns, ep: Endpoint, rec: Recorder, wanted: float = 5
 def describe(exc: BaseException) -> str:
     errno = getattr(exc, "errno", None)
     return f"{exc}" + (f" (errno {errno})" if errno and f"{errno}" not in str(exc) else "")
-
-
-def as_text(value: Any) -> str:
-    return "" if value is None else str(value)

@@ -44,8 +44,6 @@ class RecordSink(Protocol):
                       candidates: list[Any] | None = ..., lost: list[Any] | None = ...,
                       new_master: str | None = ...) -> None: ...
 
-    def update_record(self, record_id: int, **values: Any) -> None: ...
-
 
 class DeadlineExceeded(MegaError):
     """The operation ran out of time before this step."""

@@ -158,12 +158,6 @@ def name_text(value: Any, what: str, max_len: int = 128) -> str:
     return value
 
 
-def choice(value: Any, allowed: tuple[int, ...], what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value not in allowed:
-        raise InvalidArgument(f"{what} must be one of {', '.join(map(str, allowed))}, got {value!r}")
-    return value
-
-
 def count_arg(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidArgument(f"count must be an integer >= 0, got {value!r}")

@@ -12,7 +12,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Select, bindparam, func, select
+from sqlalchemy import Connection, DateTime, Select, bindparam, select
 from sqlalchemy.orm import Session, aliased
 
 from mega import context
@@ -462,10 +462,6 @@ def list_changes(
             }
         )
     return out
-
-
-def count_rows(*, session: Session, model: type[Base]) -> int:
-    return session.scalar(select(func.count()).select_from(model)) or 0
 
 
 def check_stat(stat: Any) -> int:
