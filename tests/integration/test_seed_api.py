@@ -250,7 +250,7 @@ def test_every_mutation_is_logged(svc: Service) -> None:
     rows = svc.list_changes(object_type="server")
     assert [r["action"] for r in rows] == ["delete", "update", "create"]
     assert rows[1]["before"]["name"] == "10.0.0.1" and rows[1]["after"]["name"] == "renamed"
-    assert rows[0]["after"] is None and rows[0]["before"]["stat"] == 1
+    assert rows[0]["after"]["stat"] == 0 and rows[0]["before"]["stat"] == 1
 
 
 def test_add_after_delete_brings_the_row_back(svc: Service) -> None:

@@ -423,7 +423,7 @@ def log_change(
 ) -> None:
     """Append one change-log row for ``obj`` (call after the change is flushed)."""
     session.flush()
-    after = snapshot(obj) if action != "delete" else None
+    after = snapshot(obj)  # deletes are soft: "after" shows the row offline
     session.add(
         ChangeLog(
             at=now(),
@@ -433,7 +433,7 @@ def log_change(
             object_type=object_type or obj.__tablename__,
             object_id=obj.id,  # type: ignore[attr-defined]
             before=json.dumps(before, sort_keys=True, ensure_ascii=False) if before is not None else "",
-            after=json.dumps(after, sort_keys=True, ensure_ascii=False) if after is not None else "",
+            after=json.dumps(after, sort_keys=True, ensure_ascii=False),
         )
     )
 
