@@ -22,7 +22,7 @@ from mega.errors import MegaError, OperationRefused
 from mega.ha import hooks as hookmod
 from mega.ha import lock as lockmod
 from mega.ha.live import Conns
-from mega.ha.record import Recorder, RecordSink, Status
+from mega.ha.record import Recorder, RecordSink, Status, Step
 from mega.ha.topology import GroupView, observe
 from mega.inventory.db import Store
 from mega.settings import Settings
@@ -99,8 +99,16 @@ class Context:
     metrics: dict[str, float] = field(default_factory=dict)
     hook_env: dict[str, str] = field(default_factory=dict)
 
-    def lose(self, endpoint: Endpoint | str, reason: str) -> None:
+    def lose(self, endpoint: Endpoint | str, reason: str, step: Step | None = None, note: str | None = None) -> None:
+        """Report ``endpoint`` as lost; with ``step``, that step failed and says ``note`` (or the reason)."""
         self.lost.append({"endpoint": str(endpoint), "reason": reason})
+        if step is not None:
+            step.result = "N"
+            step.say(note or reason)
+
+    def lost_reason(self, endpoint: Endpoint | str) -> str | None:
+        """Why ``endpoint`` was reported lost, or None."""
+        return next((x["reason"] for x in self.lost if x["endpoint"] == str(endpoint)), None)
 
     def run_hooks(self, stage: str, extra: dict[str, str] | None = None) -> None:
         """Run ``stage`` hooks; a failing ``pre`` hook vetoes (raises :class:`Abort`)."""

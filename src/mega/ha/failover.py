@@ -194,12 +194,11 @@ def _fence(ctx: Context, old: Endpoint) -> None:
 
 def _repoint(ctx: Context, m: Member, chosen: Endpoint, new_pos: GtidPosition) -> None:
     rec, conns, s = ctx.rec, ctx.conns, ctx.settings
-    if any(x["endpoint"] == m.key for x in ctx.lost):
+    if ctx.lost_reason(m.endpoint) is not None:
         return
     with rec.step("re-point replica", target=m.key) as step:
         if m.snap is None:
-            ctx.lose(m.endpoint, f"unreachable: {m.error}")
-            step.result, _ = "N", step.say("unreachable, left as it was")
+            ctx.lose(m.endpoint, f"unreachable: {m.error}", step, "unreachable, left as it was")
             return
         try:
             link = m.link
@@ -213,26 +212,23 @@ def _repoint(ctx: Context, m: Member, chosen: Endpoint, new_pos: GtidPosition) -
             elif link is not None and link.sql_delay > 0:
                 extra = ", ".join(map(str, errant(mine, new_pos)))
                 ctx.lose(m.endpoint, f"delayed replica (MASTER_DELAY={link.sql_delay}s) whose relay log holds "
-                                     f"transactions the new primary lacks: {extra}")
-                step.result = "N"
-                step.say(f"cannot follow {chosen} before applying {extra} (delayed); left as it was")
+                                     f"transactions the new primary lacks: {extra}",
+                         step, f"cannot follow {chosen} before applying {extra} (delayed); left as it was")
                 return
             else:
                 if not live.wait_applied(conns, m.endpoint, received, rec, step, s.catchup_timeout):
                     raise LiveServerError(f"did not apply its relay log up to {received} in time")
                 mine = live.gtid(conns, m.endpoint, live.GtidView.CURRENT)
                 if not contains(new_pos, mine):
-                    extra = errant(mine, new_pos)
-                    ctx.lose(m.endpoint, f"holds transactions the new primary lacks: {', '.join(map(str, extra))}")
-                    step.result = "N"
-                    step.say(f"cannot follow {chosen}: it has {', '.join(map(str, extra))}; left as it was")
+                    extra = ", ".join(map(str, errant(mine, new_pos)))
+                    ctx.lose(m.endpoint, f"holds transactions the new primary lacks: {extra}",
+                             step, f"cannot follow {chosen}: it has {extra}; left as it was")
                     return
             live.point_to(conns, m.endpoint, chosen, rec, step, s)
             ok, seen = live.wait_io_running(conns, m.endpoint, rec)
             if not ok:
-                ctx.lose(m.endpoint, f"re-pointed but not replicating: {seen}")
-                step.result = "N"
-            step.say(seen)
+                ctx.lose(m.endpoint, f"re-pointed but not replicating: {seen}", step)
+            else:
+                step.say(seen)
         except LiveServerError as exc:
-            ctx.lose(m.endpoint, f"could not re-point to {chosen}: {live.describe(exc)}")
-            step.result = "N"
+            ctx.lose(m.endpoint, f"could not re-point to {chosen}: {live.describe(exc)}", step)

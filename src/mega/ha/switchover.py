@@ -175,18 +175,16 @@ def _repoint_all(ctx: Context, old: Endpoint, candidate: Endpoint, final: GtidPo
         try:
             live.point_to(conns, old, candidate, rec, step, s, demote=True)
         except LiveServerError as exc:
-            ctx.lose(old, f"could not re-point to {candidate}: {live.describe(exc)}")
-            step.result = "N"
+            ctx.lose(old, f"could not re-point to {candidate}: {live.describe(exc)}", step)
     for m in ctx.view.others(old, candidate):
         with rec.step("re-point replica", target=m.key) as step:
-            if any(x["endpoint"] == m.key for x in ctx.lost):
+            reason = ctx.lost_reason(m.endpoint)
+            if reason is not None:
                 step.result = "N"
-                step.say(f"left as it was: {next(x['reason'] for x in ctx.lost if x['endpoint'] == m.key)}")
+                step.say(f"left as it was: {reason}")
                 continue
             if m.snap is None:
-                ctx.lose(m.endpoint, f"unreachable: {m.error}")
-                step.result = "N"
-                step.say("unreachable, left as it was")
+                ctx.lose(m.endpoint, f"unreachable: {m.error}", step, "unreachable, left as it was")
                 continue
             if m.source != old:
                 # Not one of the old primary's replicas (e.g. a former primary that never rejoined):
@@ -194,9 +192,8 @@ def _repoint_all(ctx: Context, old: Endpoint, candidate: Endpoint, final: GtidPo
                 # its divergence check.
                 where = f"replicates from {m.source}" if m.source else "replicates from nobody"
                 ctx.lose(m.endpoint, f"not a replica of {old} ({where}): left as it was; "
-                                     f"use `mega ha rejoin {ctx.view.name} {m.key}`")
-                step.result = "N"
-                step.say(f"{where}: left as it was (rejoin it after a divergence check)")
+                                     f"use `mega ha rejoin {ctx.view.name} {m.key}`",
+                         step, f"{where}: left as it was (rejoin it after a divergence check)")
                 continue
             try:
                 if _delayed(m):
@@ -208,8 +205,7 @@ def _repoint_all(ctx: Context, old: Endpoint, candidate: Endpoint, final: GtidPo
                     raise LiveServerError(f"{m.key} did not apply up to {final} in time")
                 live.point_to(conns, m.endpoint, candidate, rec, step, s)
             except LiveServerError as exc:
-                ctx.lose(m.endpoint, f"could not re-point to {candidate}: {live.describe(exc)}")
-                step.result = "N"
+                ctx.lose(m.endpoint, f"could not re-point to {candidate}: {live.describe(exc)}", step)
 
 
 def _verify(ctx: Context, candidate: Endpoint) -> None:
